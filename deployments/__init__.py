@@ -1,0 +1,1 @@
+"""Engines, one per file, each hosted by the generic `deployments.base.EngineServer`."""

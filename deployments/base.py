@@ -1,0 +1,146 @@
+"""The engine interface, and the one generic Serve deployment that hosts any engine.
+
+An engine is plain Python: it loads once (`load`, at replica start, never on a request), exposes
+typed methods that take a pydantic request and a progress callback, and raises `Unavailable`
+from `load` when its code or weights are missing. It knows nothing of Serve, HTTP or Redis.
+
+`EngineServer` is the Serve shim: it builds the engine from an import path and a config dict,
+turns stored media references into local files, runs the blocking method in a thread, and
+streams `{"progress": f}` messages followed by one `{"result": ...}` or `{"error": ...}`.
+
+    # configs/*.yaml, under args.engines:
+    faster-whisper:
+      engine: deployments.faster_whisper:FasterWhisperEngine
+      config: {compute_type: int8}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+from ray import serve
+
+from serve_app.config import import_string
+from serve_app.errors import ProviderError, ReelserveError
+from serve_app.media import MediaRef
+from serve_app.storage import get_storage
+
+log = logging.getLogger("ray.serve")
+
+Progress = Callable[[float], None]
+
+
+class Unavailable(Exception):
+    """Raised by `Engine.load` when the engine cannot run here; the message says why."""
+
+
+class LocalMedia(MediaRef):
+    """A media reference with a local path to read it from, valid during one engine call."""
+
+    path: Path
+
+
+class Engine:
+    """Base of every engine. Subclasses set `Config` and `methods`, and implement `load`."""
+
+    Config: ClassVar[type[BaseModel]]
+    methods: ClassVar[dict[str, type[BaseModel]]] = {}
+    """Callable method names, each with the request model it takes."""
+
+    def __init__(self, **config: Any) -> None:
+        self.config = self.Config.model_validate(config)
+
+    def load(self) -> None:
+        """Load weights once; raise Unavailable when code or weights are missing."""
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        """What operators see next to availability: model, device, languages..."""
+        return {}
+
+
+@serve.deployment(max_ongoing_requests=8, ray_actor_options={"num_cpus": 1})
+class EngineServer:
+    def __init__(self, engine: str, config: dict[str, Any], concurrency: int = 1) -> None:
+        self.name = serve.get_replica_context().deployment
+        self.engine: Engine = import_string(engine)(**config)
+        self.slots = asyncio.Semaphore(concurrency)
+        self.reason: str | None = None
+        try:
+            self.engine.load()
+        except Unavailable as exc:
+            self.reason = str(exc)
+            log.warning("engine %s is unavailable: %s", self.name, exc)
+
+    async def status(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "available": self.reason is None,
+            "reason": self.reason,
+            **({"detail": self.engine.describe()} if self.reason is None else {}),
+        }
+
+    async def run(self, method: str, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """Stream progress, then the result (or a job error) of `engine.<method>(request)`."""
+        if self.reason is not None:
+            yield {"error": {"code": "provider_unavailable", "message": self.reason}}
+            return
+        if method not in self.engine.methods:
+            yield {"error": {"code": "internal_error", "message": f"no engine method {method}"}}
+            return
+        loop = asyncio.get_running_loop()
+        updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        cancelled = threading.Event()
+
+        def report(fraction: float) -> None:
+            if cancelled.is_set():
+                raise ProviderError("the call was abandoned")
+            loop.call_soon_threadsafe(updates.put_nowait, {"progress": float(fraction)})
+
+        def work() -> dict[str, Any]:
+            with ExitStack() as stack:
+                request = self.engine.methods[method].model_validate(
+                    _materialise(payload, stack)
+                )
+                result = getattr(self.engine, method)(request, report)
+                return result.model_dump(mode="json")
+
+        async with self.slots:
+            task = asyncio.ensure_future(asyncio.to_thread(work))
+            try:
+                while not task.done():
+                    getter = asyncio.ensure_future(updates.get())
+                    await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
+                    if getter.done():
+                        yield getter.result()
+                    else:
+                        getter.cancel()
+                yield {"result": task.result()}
+            except ReelserveError as exc:
+                yield {"error": exc.to_dict()}
+            except Exception as exc:  # noqa: BLE001 - surfaced as a job error, logged in full
+                log.exception("engine %s failed in %s", self.name, method)
+                yield {"error": ProviderError(f"{self.name} failed: {type(exc).__name__}").to_dict()}
+            finally:
+                cancelled.set()
+
+    def check_health(self) -> None:
+        """Serve restarts the replica if this raises; an unavailable engine is still healthy."""
+
+
+def _materialise(payload: dict[str, Any], stack: ExitStack) -> dict[str, Any]:
+    """Replace each stored media reference in `payload` with a LocalMedia carrying a path."""
+    storage = get_storage()
+    out = {}
+    for name, value in payload.items():
+        if isinstance(value, dict) and value.keys() == {"key", "media"}:
+            value = {**value, "path": stack.enter_context(storage.local_copy(value["key"]))}
+        out[name] = value
+    return out

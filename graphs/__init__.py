@@ -1,0 +1,1 @@
+"""Pipelines: each composes engine deployments through their handles."""

@@ -1,0 +1,59 @@
+"""What every graph shares: the job context it reports to, and one way to call an engine.
+
+A graph receives engine handles keyed by role (`asr`, `translator`, `tts`, `lipsync`...), the
+validated request and the job's stored inputs, and returns the job's `result`. It never touches
+Redis or HTTP: progress and cancellation go through the `JobContext` the runner hands it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Protocol
+
+from pydantic import BaseModel
+from ray.serve.handle import DeploymentHandle
+
+from serve_app.errors import error_from_dict
+from serve_app.media import MediaRef
+
+
+class JobContext(Protocol):
+    async def progress(self, fraction: float, stage: str) -> None:
+        """Report progress; raises `Canceled` once the job has been canceled."""
+
+
+class Graph:
+    roles: ClassVar[dict[str, str]] = {}
+    """Engine roles this graph can use, each with what it does."""
+
+    def __init__(self, engines: dict[str, DeploymentHandle]) -> None:
+        # Streaming handles are configured once here, never per request.
+        self.engines = {role: handle.options(stream=True) for role, handle in engines.items()}
+
+    @classmethod
+    def required_roles(cls, request: BaseModel) -> dict[str, str]:
+        """Roles this request needs, each with the reason (named in provider_unavailable)."""
+        raise NotImplementedError
+
+    async def run(
+        self, request: BaseModel, inputs: dict[str, MediaRef], ctx: JobContext
+    ) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def call(
+        self, role: str, method: str, payload: dict[str, Any], ctx: JobContext,
+        stage: str, span: tuple[float, float],
+    ) -> dict[str, Any]:
+        """Run one engine method as a stage, mapping its progress into `span` of the job's."""
+        low, high = span
+        await ctx.progress(low, stage)
+        result: dict[str, Any] | None = None
+        async for message in self.engines[role].run.remote(method, payload):
+            if "progress" in message:
+                await ctx.progress(low + (high - low) * message["progress"], stage)
+            elif "error" in message:
+                raise error_from_dict(message["error"])
+            else:
+                result = message["result"]
+        assert result is not None, f"{role}.{method} ended without a result"
+        await ctx.progress(high, stage)
+        return result

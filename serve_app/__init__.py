@@ -1,0 +1,1 @@
+"""reelserve's service core: ingress, API schemas, jobs, webhooks, storage. It knows no model."""

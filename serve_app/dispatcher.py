@@ -1,0 +1,148 @@
+"""The dispatcher deployment: runs queued jobs through their graphs, and sends webhooks.
+
+Every replica consumes the job stream and the webhook stream in consumer groups (see
+`streams.StreamWorker`), so jobs spread over replicas, and a job whose replica dies is taken
+over by another after its lease expires. A job started `job_max_attempts` times without
+finishing fails with `worker_lost`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import Any
+
+from ray import serve
+from ray.serve.handle import DeploymentHandle
+from redis.asyncio import Redis
+
+from serve_app.auth import Accounts
+from serve_app.config import PipelineSpec, import_string
+from serve_app.errors import (
+    Canceled,
+    InternalError,
+    NotFound,
+    ProviderTimeout,
+    ProviderUnavailable,
+    ReelserveError,
+    WorkerLost,
+)
+from serve_app.inputs import ingest_all
+from serve_app.jobs import JobRecord, JobStore
+from serve_app.keys import QUEUE_GROUP, WEBHOOK_GROUP, Keys
+from serve_app.media import MediaRef
+from serve_app.schemas import REQUEST_MODELS, JobStatus, JobType
+from serve_app.settings import get_settings
+from serve_app.storage import get_storage
+from serve_app.streams import StreamWorker
+from serve_app.webhooks import WebhookSender
+
+log = logging.getLogger("ray.serve")
+
+
+class RunningJob:
+    """The JobContext a graph reports to while one attempt of one job runs."""
+
+    def __init__(self, store: JobStore, job_id: str) -> None:
+        self.store = store
+        self.job_id = job_id
+
+    async def progress(self, fraction: float, stage: str) -> None:
+        status = await self.store.progress(self.job_id, fraction, stage)
+        if status == JobStatus.canceled:
+            raise Canceled("the job was canceled")
+        if status != JobStatus.processing:
+            raise WorkerLost(f"the job is {status.value} and no longer this runner's")
+
+
+@serve.deployment(max_ongoing_requests=16, ray_actor_options={"num_cpus": 0.2})
+class Dispatcher:
+    async def __init__(
+        self,
+        pipelines: dict[str, dict[str, dict[str, Any]]],
+        engines: dict[str, DeploymentHandle],
+    ) -> None:
+        self.settings = get_settings()
+        self.redis = Redis.from_url(self.settings.redis_url, decode_responses=True)
+        keys = Keys(self.settings.key_prefix)
+        self.store = JobStore(self.redis, keys, self.settings.job_ttl_seconds)
+        self.storage = get_storage()
+        self.graphs = {}
+        for job_type, providers in pipelines.items():
+            for provider, raw in providers.items():
+                spec = PipelineSpec.model_validate(raw)
+                graph = import_string(spec.graph)
+                roles = {role: engines[name] for role, name in spec.engines.items()}
+                self.graphs[(JobType(job_type), provider)] = graph(roles)
+        context = serve.get_replica_context()
+        consumer = f"{context.replica_id.unique_id}-{os.getpid()}"
+        sender = WebhookSender(self.store, Accounts(self.redis, keys), self.settings)
+        self.workers = [
+            StreamWorker(self.redis, keys.queue, QUEUE_GROUP, consumer, self._run_job,
+                         self.settings.job_lease_seconds, self.settings.runner_concurrency),
+            StreamWorker(self.redis, keys.webhooks, WEBHOOK_GROUP, consumer,
+                         lambda fields: sender.deliver(fields["job_id"]),
+                         self.settings.job_lease_seconds, concurrency=16),
+        ]
+        for worker in self.workers:
+            await worker.ensure_group()
+        self.tasks = [asyncio.create_task(worker.run()) for worker in self.workers]
+
+    async def check_health(self) -> None:
+        for task in self.tasks:
+            if task.done():
+                raise RuntimeError(f"a stream consumer stopped: {task.exception()!r}")
+        await self.redis.ping()
+
+    async def ready(self) -> bool:
+        """Answered once the consumers run; the ingress uses it for /healthz."""
+        await self.check_health()
+        return True
+
+    async def _run_job(self, fields: dict[str, str]) -> None:
+        job_id = fields["job_id"]
+        try:
+            job = await self.store.record(job_id)
+        except NotFound:
+            return  # expired or deleted while queued
+        if job.status.terminal:
+            return
+        if job.attempts >= self.settings.job_max_attempts:
+            await self.store.fail(job_id, WorkerLost(
+                f"the runner was lost {job.attempts} times; giving up"))
+            return
+        started = await self.store.start(job_id)
+        if started is None:
+            return
+        try:
+            async with asyncio.timeout(self.settings.job_timeout_seconds):
+                result = await self._execute(started)
+            await self.store.complete(job_id, result)
+        except (Canceled, WorkerLost) as exc:
+            log.info("job %s stopped: %s", job_id, exc.message)
+        except TimeoutError:
+            await self.store.fail(job_id, ProviderTimeout(
+                f"the job took longer than {self.settings.job_timeout_seconds:g} s"))
+        except ReelserveError as exc:
+            await self.store.fail(job_id, exc)
+        except Exception:
+            log.exception("job %s failed unexpectedly", job_id)
+            await self.store.fail(job_id, InternalError("the job failed unexpectedly"))
+
+    async def _execute(self, job: JobRecord) -> dict[str, Any]:
+        graph = self.graphs.get((job.type, job.provider))
+        if graph is None:
+            raise ProviderUnavailable(f"{job.provider} is not configured on this dispatcher")
+        ctx = RunningJob(self.store, job.id)
+        request = REQUEST_MODELS[job.type].model_validate(job.input)
+        if "inputs" in job.checkpoints:
+            inputs = {k: MediaRef.model_validate(v) for k, v in job.checkpoints["inputs"].items()}
+        else:
+            await ctx.progress(0.0, "fetching inputs")
+            inputs = await ingest_all(job.input, job.owner_id, job.id, self.storage, self.settings)
+            await self.store.checkpoint(
+                job.id, "inputs", {k: v.model_dump(mode="json") for k, v in inputs.items()}
+            )
+        result = await graph.run(request, inputs, ctx)
+        return {"provider": job.provider, **result}

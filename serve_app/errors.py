@@ -1,0 +1,136 @@
+"""One error hierarchy for requests, jobs and the SDK.
+
+Every class carries a stable `code` (the API's `error.code`) and the HTTP status it maps to.
+The ingress turns any `ReelserveError` into `{"error": {"code", "message", "details"}}`; a job
+that fails stores the same `{code, message}`; the SDK maps `code` back to the class and
+re-raises it, so callers catch `NotFound` on both sides of the wire.
+
+This module imports nothing beyond the standard library: the SDK installs without Ray.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ReelserveError(Exception):
+    code = "internal_error"
+    status = 500
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+# --- request errors (answered synchronously, 4xx) -------------------------------------------
+
+
+class InvalidRequest(ReelserveError):
+    code, status = "invalid_request", 422
+
+
+class Unauthorized(ReelserveError):
+    code, status = "unauthorized", 401
+
+
+class NotFound(ReelserveError):
+    code, status = "not_found", 404
+
+
+class IdempotencyConflict(ReelserveError):
+    code, status = "idempotency_conflict", 409
+
+
+class JobNotCancelable(ReelserveError):
+    code, status = "job_not_cancelable", 409
+
+
+class PayloadTooLarge(ReelserveError):
+    code, status = "payload_too_large", 413
+
+
+class InvalidSignature(ReelserveError):
+    code, status = "invalid_signature", 403
+
+
+class Overloaded(ReelserveError):
+    code, status = "overloaded", 503
+
+
+# --- job errors (stored on a failed job; some also refuse a request at once) ----------------
+
+
+class ProviderUnavailable(ReelserveError):
+    """No engine can serve the request; refused at submission with 409, never left pending."""
+
+    code, status = "provider_unavailable", 409
+
+
+class InputUnreachable(ReelserveError):
+    code, status = "input_unreachable", 422
+
+
+class InputTooLarge(ReelserveError):
+    code, status = "input_too_large", 413
+
+
+class UnsupportedMedia(ReelserveError):
+    code, status = "unsupported_media", 415
+
+
+class NoSpeechDetected(ReelserveError):
+    code, status = "no_speech_detected", 422
+
+
+class NoFaceDetected(ReelserveError):
+    code, status = "no_face_detected", 422
+
+
+class ProviderError(ReelserveError):
+    code, status = "provider_error", 502
+
+
+class ProviderTimeout(ReelserveError):
+    code, status = "provider_timeout", 504
+
+
+class WorkerLost(ReelserveError):
+    code, status = "worker_lost", 500
+
+
+class Canceled(ReelserveError):
+    code, status = "canceled", 409
+
+
+class InternalError(ReelserveError):
+    code, status = "internal_error", 500
+
+
+def _all_subclasses(cls: type[ReelserveError]) -> list[type[ReelserveError]]:
+    found = []
+    for sub in cls.__subclasses__():
+        found.append(sub)
+        found.extend(_all_subclasses(sub))
+    return found
+
+
+ERRORS_BY_CODE: dict[str, type[ReelserveError]] = {
+    cls.code: cls for cls in [ReelserveError, *_all_subclasses(ReelserveError)]
+}
+ERRORS_BY_CODE["internal_error"] = InternalError
+
+
+def error_from_dict(body: dict[str, Any]) -> ReelserveError:
+    """Rebuild the exception a server-side `to_dict()` described (used by the SDK)."""
+    cls = ERRORS_BY_CODE.get(body.get("code", ""), ReelserveError)
+    err = cls(body.get("message", ""), body.get("details"))
+    if cls is ReelserveError:
+        err.code = body.get("code", "internal_error")
+    return err

@@ -1,0 +1,98 @@
+"""The FastAPI app behind `@serve.ingress`: routers, one error handler, and the services."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from ray import serve
+from ray.serve.handle import DeploymentHandle
+from redis.asyncio import Redis
+from starlette.exceptions import HTTPException
+
+from serve_app.auth import Accounts
+from serve_app.config import PipelineSpec
+from serve_app.deps import Services, install
+from serve_app.errors import InvalidRequest, ReelserveError
+from serve_app.jobs import JobStore
+from serve_app.keys import Keys
+from serve_app.providers import ProviderRegistry
+from serve_app.routers import files, system, uploads, video
+from serve_app.schemas import JobType
+from serve_app.settings import get_settings
+from serve_app.storage import get_storage
+
+log = logging.getLogger("ray.serve")
+
+app = FastAPI(
+    title="reelserve",
+    version="0.1.0",
+    description="Video AI behind one job API: every POST answers 202 with a VideoJob.",
+)
+for router in (video.router, uploads.router, files.router, system.router):
+    app.include_router(router)
+
+
+def _error(exc: ReelserveError) -> JSONResponse:
+    return JSONResponse({"error": exc.to_dict()}, status_code=exc.status)
+
+
+@app.exception_handler(ReelserveError)
+async def on_reelserve_error(_: Request, exc: ReelserveError) -> JSONResponse:
+    return _error(exc)
+
+
+@app.exception_handler(RequestValidationError)
+async def on_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    fields = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"] if p not in ("body", "query", "path", "header")]
+        fields.append({"field": ".".join(loc) or None, "message": err["msg"], "type": err["type"]})
+    first = fields[0]
+    where = f"{first['field']}: " if first["field"] else ""
+    return _error(InvalidRequest(f"{where}{first['message']}", {"fields": fields}))
+
+
+@app.exception_handler(HTTPException)
+async def on_http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    err = ReelserveError(str(exc.detail))
+    err.code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    err.status = exc.status_code
+    return _error(err)
+
+
+@app.exception_handler(Exception)
+async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error")
+    return _error(ReelserveError("internal error; it has been logged"))
+
+
+@serve.deployment(max_ongoing_requests=200, ray_actor_options={"num_cpus": 0.2})
+@serve.ingress(app)
+class Ingress:
+    def __init__(
+        self,
+        pipelines: dict[str, dict[str, dict[str, Any]]],
+        engines: dict[str, DeploymentHandle],
+        dispatcher: DeploymentHandle,
+    ) -> None:
+        settings = get_settings()
+        redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        keys = Keys(settings.key_prefix)
+        specs = {
+            JobType(t): {p: PipelineSpec.model_validate(s) for p, s in providers.items()}
+            for t, providers in pipelines.items()
+        }
+        install(Services(
+            settings=settings,
+            redis=redis,
+            keys=keys,
+            store=JobStore(redis, keys, settings.job_ttl_seconds),
+            accounts=Accounts(redis, keys),
+            storage=get_storage(),
+            providers=ProviderRegistry(specs, engines, settings.provider_status_ttl_seconds),
+            dispatcher=dispatcher,
+        ))

@@ -1,0 +1,68 @@
+"""Turning a job's `*_url` fields into stored, probed media references.
+
+Our own signed URLs (uploads, earlier results) resolve straight to their storage key, if the
+job's owner owns them; other URLs are fetched under the SSRF guard and limits, probed, and
+stored under the job, so every later stage, on any node, reads them from storage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from serve_app.errors import InputTooLarge, InputUnreachable, ReelserveError
+from serve_app.fetch import fetch_to_file
+from serve_app.media import MediaRef, probe
+from serve_app.settings import Settings
+from serve_app.storage import Storage, key_owner, owner_key
+
+
+def media_fields(request: dict[str, Any]) -> dict[str, str]:
+    return {
+        name: url for name, url in request.items()
+        if name.endswith("_url") and name != "webhook_url" and url
+    }
+
+
+async def ingest(
+    field: str, url: str, owner_id: str, job_id: str, storage: Storage, settings: Settings
+) -> MediaRef:
+    try:
+        key = await asyncio.to_thread(storage.key_from_url, url)
+    except ReelserveError as exc:
+        raise InputUnreachable(f"{field}: {exc.message}", {"field": field}) from exc
+    if key is not None:
+        if key_owner(key) != owner_id:
+            raise InputUnreachable(f"{field}: no such file", {"field": field})
+        with storage.local_copy(key) as path:
+            media = await asyncio.to_thread(probe, path)
+    else:
+        with tempfile.TemporaryDirectory(prefix="reelserve-in-") as tmp:
+            path = Path(tmp) / field
+            try:
+                await fetch_to_file(url, path, settings)
+            except ReelserveError as exc:
+                exc.details.setdefault("field", field)
+                raise
+            media = await asyncio.to_thread(probe, path)
+            key = owner_key(owner_id, "jobs", job_id, "inputs", f"{field}.{media.format.split(',')[0]}")
+            await asyncio.to_thread(storage.put_file, key, path, "application/octet-stream")
+    duration = media.duration_seconds or 0
+    if duration > settings.max_media_duration_seconds:
+        raise InputTooLarge(
+            f"{field} lasts {duration:.0f} s; the limit is "
+            f"{settings.max_media_duration_seconds:.0f} s", {"field": field},
+        )
+    return MediaRef(key=key, media=media)
+
+
+async def ingest_all(
+    request: dict[str, Any], owner_id: str, job_id: str, storage: Storage, settings: Settings
+) -> dict[str, MediaRef]:
+    fields = media_fields(request)
+    refs = await asyncio.gather(
+        *(ingest(f, u, owner_id, job_id, storage, settings) for f, u in fields.items())
+    )
+    return dict(zip(fields, refs))

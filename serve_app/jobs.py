@@ -1,0 +1,289 @@
+"""The Redis job store: creation, the only place job state changes, listing.
+
+Each change is one optimistic transaction (WATCH the job, MULTI, EXEC). The same transaction
+publishes the SSE event, queues the webhook when the job ends and bumps the metrics counters,
+so an event can never be lost between a state change and its notification.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+from ulid import ULID
+
+from serve_app.errors import IdempotencyConflict, JobNotCancelable, NotFound, ReelserveError
+from serve_app.keys import IDEMPOTENCY_TTL_SECONDS, Keys
+from serve_app.schemas import (
+    ErrorInfo,
+    JobEvent,
+    JobList,
+    JobStatus,
+    JobType,
+    VideoJob,
+    WebhookAttempt,
+    WebhookState,
+)
+
+ACTIVE = (JobStatus.pending, JobStatus.processing)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class JobRecord(VideoJob):
+    """What Redis holds: the public job plus what only the runner needs."""
+
+    updated_at: datetime
+    checkpoints: dict[str, Any] = {}
+
+    def public(self) -> VideoJob:
+        return VideoJob.model_validate(self.model_dump(include=set(VideoJob.model_fields)))
+
+
+def body_hash(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class JobStore:
+    def __init__(self, redis: Redis, keys: Keys, finished_ttl_seconds: int) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.finished_ttl_seconds = finished_ttl_seconds
+
+    # --- creation -----------------------------------------------------------------------------
+
+    async def create(
+        self,
+        *,
+        owner_id: str,
+        job_type: JobType,
+        provider: str,
+        request: BaseModel,
+        idempotency_key: str | None = None,
+    ) -> tuple[VideoJob, bool]:
+        """Store and enqueue a job; with an idempotency key seen before, return that job instead.
+
+        Returns (job, created). The same key with a different body raises IdempotencyConflict.
+        """
+        body = request.model_dump(mode="json")
+        fingerprint = body_hash({"type": job_type.value, **body})
+        now = utcnow()
+        job = JobRecord(
+            id=f"vj_{ULID()}",
+            type=job_type,
+            status=JobStatus.pending,
+            provider=provider,
+            created_at=now,
+            updated_at=now,
+            owner_id=owner_id,
+            input=body,
+            webhook=WebhookState(url=body["webhook_url"]) if body.get("webhook_url") else None,
+        )
+        idem_key = self.keys.idempotency(owner_id, idempotency_key) if idempotency_key else None
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    if idem_key:
+                        await pipe.watch(idem_key)
+                        seen = await pipe.get(idem_key)
+                        if seen is not None:
+                            previous = json.loads(seen)
+                            if previous["body_hash"] != fingerprint:
+                                raise IdempotencyConflict(
+                                    "this Idempotency-Key was used with a different request",
+                                    {"job_id": previous["job_id"]},
+                                )
+                            return await self.get(previous["job_id"], owner_id), False
+                    pipe.multi()
+                    pipe.set(self.keys.job(job.id), job.model_dump_json())
+                    pipe.zadd(self.keys.owner_jobs(owner_id), {job.id: 0})
+                    if idem_key:
+                        record = {"job_id": job.id, "body_hash": fingerprint}
+                        pipe.set(idem_key, json.dumps(record), ex=IDEMPOTENCY_TTL_SECONDS)
+                    pipe.xadd(self.keys.queue, {"job_id": job.id})
+                    pipe.hincrby(self.keys.stats, f"created:{job_type.value}", 1)
+                    await pipe.execute()
+                    return job.public(), True
+                except WatchError:
+                    continue
+
+    # --- reading ------------------------------------------------------------------------------
+
+    async def record(self, job_id: str) -> JobRecord:
+        raw = await self.redis.get(self.keys.job(job_id))
+        if raw is None:
+            raise NotFound(f"job {job_id} not found")
+        return JobRecord.model_validate_json(raw)
+
+    async def get(self, job_id: str, owner_id: str) -> VideoJob:
+        """The job if `owner_id` owns it; another owner's job is indistinguishable from none."""
+        try:
+            job = await self.record(job_id)
+        except NotFound:
+            job = None
+        if job is None or job.owner_id != owner_id:
+            raise NotFound(f"job {job_id} not found")
+        return job.public()
+
+    async def list(
+        self,
+        owner_id: str,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        status: JobStatus | None = None,
+        job_type: JobType | None = None,
+    ) -> JobList:
+        """Newest first; `cursor` is the last id of the previous page."""
+        index = self.keys.owner_jobs(owner_id)
+        upper = f"({cursor}" if cursor else "+"
+        found: list[VideoJob] = []
+        while len(found) <= limit:
+            ids = await self.redis.zrevrangebylex(index, upper, "-", start=0, num=max(limit, 50))
+            if not ids:
+                break
+            raws = await self.redis.mget([self.keys.job(i) for i in ids])
+            expired = [i for i, raw in zip(ids, raws) if raw is None]
+            if expired:
+                await self.redis.zrem(index, *expired)
+            for raw in raws:
+                if raw is None:
+                    continue
+                job = JobRecord.model_validate_json(raw)
+                if (status is None or job.status == status) and (
+                    job_type is None or job.type == job_type
+                ):
+                    found.append(job.public())
+            upper = f"({ids[-1]}"
+        page = found[:limit]
+        next_cursor = page[-1].id if len(found) > limit else None
+        return JobList(data=page, next_cursor=next_cursor)
+
+    # --- state changes ------------------------------------------------------------------------
+
+    async def _change(self, job_id: str, change: Callable[[JobRecord], bool]) -> JobRecord | None:
+        """Apply `change` atomically; it returns False to leave the job as it is."""
+        key = self.keys.job(job_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.get(key)
+                    if raw is None:
+                        raise NotFound(f"job {job_id} not found")
+                    job = JobRecord.model_validate_json(raw)
+                    before = (job.status, job.progress, job.stage)
+                    if not change(job):
+                        return None
+                    job.updated_at = utcnow()
+                    ended = job.status.terminal and not before[0].terminal
+                    pipe.multi()
+                    pipe.set(key, job.model_dump_json(), keepttl=True)
+                    if (job.status, job.progress, job.stage) != before:
+                        event = JobEvent(job=job.public()).model_dump_json()
+                        pipe.publish(self.keys.events(job_id), event)
+                    if ended:
+                        pipe.expire(key, self.finished_ttl_seconds)
+                        pipe.hincrby(self.keys.stats, f"{job.status.value}:{job.type.value}", 1)
+                        if job.webhook:
+                            pipe.xadd(self.keys.webhooks, {"job_id": job_id})
+                    await pipe.execute()
+                    return job
+                except WatchError:
+                    continue
+
+    async def start(self, job_id: str) -> JobRecord | None:
+        """Mark the job processing for a new attempt; None when it already ended (e.g. canceled)."""
+
+        def change(job: JobRecord) -> bool:
+            if job.status not in ACTIVE:
+                return False
+            job.status = JobStatus.processing
+            job.attempts += 1
+            job.started_at = job.started_at or utcnow()
+            job.stage = "starting"
+            return True
+
+        return await self._change(job_id, change)
+
+    async def progress(self, job_id: str, fraction: float, stage: str) -> JobStatus:
+        """Record progress (it only rises, and only while processing); returns the status."""
+        seen: list[JobStatus] = []
+
+        def change(job: JobRecord) -> bool:
+            seen.append(job.status)
+            value = round(min(max(fraction, job.progress), 0.99), 4)
+            if job.status != JobStatus.processing or (value, stage) == (job.progress, job.stage):
+                return False
+            job.progress, job.stage = value, stage
+            return True
+
+        await self._change(job_id, change)
+        return seen[-1]
+
+    async def checkpoint(self, job_id: str, stage: str, output: Any) -> None:
+        """Keep a finished stage's output so a retried attempt resumes after it."""
+
+        def change(job: JobRecord) -> bool:
+            job.checkpoints[stage] = output
+            return job.status == JobStatus.processing
+
+        await self._change(job_id, change)
+
+    async def complete(self, job_id: str, result: dict[str, Any]) -> JobRecord | None:
+        def change(job: JobRecord) -> bool:
+            if job.status != JobStatus.processing:
+                return False
+            job.status, job.progress, job.stage = JobStatus.completed, 1.0, None
+            job.result, job.completed_at = result, utcnow()
+            return True
+
+        return await self._change(job_id, change)
+
+    async def fail(self, job_id: str, error: ReelserveError) -> JobRecord | None:
+        def change(job: JobRecord) -> bool:
+            if job.status not in ACTIVE:
+                return False
+            job.status, job.stage, job.completed_at = JobStatus.failed, None, utcnow()
+            job.error = ErrorInfo(code=error.code, message=error.message)
+            return True
+
+        return await self._change(job_id, change)
+
+    async def cancel(self, job_id: str, owner_id: str) -> VideoJob:
+        await self.get(job_id, owner_id)
+        refused: list[JobStatus] = []
+
+        def change(job: JobRecord) -> bool:
+            if job.status not in ACTIVE:
+                refused.append(job.status)
+                return False
+            job.status, job.stage, job.completed_at = JobStatus.canceled, None, utcnow()
+            job.error = ErrorInfo(code="canceled", message="canceled at the caller's request")
+            return True
+
+        job = await self._change(job_id, change)
+        if job is None:
+            raise JobNotCancelable(
+                f"job {job_id} is already {refused[0].value}", {"status": refused[0].value}
+            )
+        return job.public()
+
+    async def record_webhook_attempt(
+        self, job_id: str, attempt: WebhookAttempt, delivered: bool
+    ) -> None:
+        def change(job: JobRecord) -> bool:
+            assert job.webhook is not None
+            job.webhook.attempts.append(attempt)
+            job.webhook.delivered = delivered
+            return True
+
+        await self._change(job_id, change)

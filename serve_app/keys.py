@@ -1,0 +1,53 @@
+"""Every Redis key, stream and channel the service uses, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+QUEUE_GROUP = "dispatchers"
+WEBHOOK_GROUP = "webhook-senders"
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str
+
+    def job(self, job_id: str) -> str:
+        """JSON of the job record (public VideoJob fields plus internal ones)."""
+        return f"{self.prefix}:job:{job_id}"
+
+    def owner_jobs(self, owner_id: str) -> str:
+        """Sorted set of an owner's job ids; all scores 0, so ids (ULIDs) order by time."""
+        return f"{self.prefix}:owner:{owner_id}:jobs"
+
+    def owner(self, owner_id: str) -> str:
+        """Hash of an owner's settings: webhook_secret, created_at."""
+        return f"{self.prefix}:owner:{owner_id}"
+
+    def api_key(self, key_hash: str) -> str:
+        """Hash for one API key, addressed by its SHA-256: owner_id, name, created_at."""
+        return f"{self.prefix}:apikey:{key_hash}"
+
+    def idempotency(self, owner_id: str, key: str) -> str:
+        """JSON {job_id, body_hash} for an Idempotency-Key, kept one day."""
+        return f"{self.prefix}:idem:{owner_id}:{key}"
+
+    def events(self, job_id: str) -> str:
+        """Pub/sub channel carrying the job after each status or progress change."""
+        return f"{self.prefix}:events:{job_id}"
+
+    @property
+    def queue(self) -> str:
+        """Stream of accepted jobs, consumed by dispatcher replicas in QUEUE_GROUP."""
+        return f"{self.prefix}:queue"
+
+    @property
+    def webhooks(self) -> str:
+        """Stream of webhook deliveries due, consumed in WEBHOOK_GROUP."""
+        return f"{self.prefix}:webhooks"
+
+    @property
+    def stats(self) -> str:
+        """Hash of counters behind /metrics, e.g. `created:analyze`, `completed:analyze`."""
+        return f"{self.prefix}:stats"

@@ -1,0 +1,112 @@
+"""Which provider serves a request: availability from the engines themselves, `auto` resolved.
+
+A provider is available for a request when a pipeline is configured for it and every engine
+the request needs reports itself loaded. Requests nobody can serve are refused at submission
+with `provider_unavailable` (409), naming each candidate's reason; never queued to hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from pydantic import BaseModel
+from ray.serve.handle import DeploymentHandle
+
+from serve_app.config import PipelineSpec, import_string
+from serve_app.errors import ProviderUnavailable
+from serve_app.schemas import (
+    BYOK_PROVIDERS,
+    EMBEDDED_PROVIDERS,
+    PROVIDERS,
+    JobType,
+    ProviderInfo,
+)
+
+
+class ProviderRegistry:
+    def __init__(
+        self,
+        pipelines: dict[JobType, dict[str, PipelineSpec]],
+        engines: dict[str, DeploymentHandle],
+        ttl_seconds: float,
+    ) -> None:
+        self.pipelines = pipelines
+        self.engines = engines
+        self.ttl_seconds = ttl_seconds
+        self._cache: tuple[float, dict[str, dict[str, Any]]] | None = None
+
+    async def _engine_status(self) -> dict[str, dict[str, Any]]:
+        if self._cache and time.monotonic() - self._cache[0] < self.ttl_seconds:
+            return self._cache[1]
+
+        async def one(name: str, handle: DeploymentHandle) -> dict[str, Any]:
+            try:
+                return await asyncio.wait_for(handle.status.remote(), timeout=5)
+            except Exception as exc:  # noqa: BLE001 - a dead deployment is an unavailable one
+                return {"available": False, "reason": f"deployment not answering ({type(exc).__name__})"}
+
+        names = list(self.engines)
+        found = await asyncio.gather(*(one(n, self.engines[n]) for n in names))
+        status = dict(zip(names, found))
+        if all(s["available"] or "not answering" not in (s["reason"] or "") for s in found):
+            self._cache = (time.monotonic(), status)
+        return status
+
+    def _unconfigured(self, provider: str) -> str:
+        if provider in BYOK_PROVIDERS:
+            return f"{provider} (bring your own key) has no adapter configured in this deployment"
+        return f"no engine is configured for {provider!r} in this deployment"
+
+    async def reason_unavailable(
+        self, job_type: JobType, provider: str, request: BaseModel | None = None
+    ) -> str | None:
+        """Why `provider` cannot serve `request` (any request, when None); None if it can."""
+        spec = self.pipelines.get(job_type, {}).get(provider)
+        if spec is None:
+            return self._unconfigured(provider)
+        graph = import_string(spec.graph)
+        needed = graph.required_roles(request) if request is not None else {
+            role: f"role {role!r}" for role in spec.engines
+        }
+        status = await self._engine_status()
+        for role, why in needed.items():
+            engine = spec.engines.get(role)
+            if engine is None:
+                return f"{why} needs a {role!r} engine ({graph.roles[role]}); none is configured"
+            if not status[engine]["available"]:
+                return f"engine {engine!r}: {status[engine]['reason']}"
+        return None
+
+    async def choose(self, job_type: JobType, request: BaseModel) -> str:
+        """The requested provider, or the first available one for `auto`."""
+        wanted = getattr(request, "provider", "auto")
+        candidates = PROVIDERS[job_type] if wanted == "auto" else (wanted,)
+        reasons: dict[str, str] = {}
+        for provider in candidates:
+            reason = await self.reason_unavailable(job_type, provider, request)
+            if reason is None:
+                return provider
+            reasons[provider] = reason
+        summary = reasons[wanted] if wanted != "auto" else "no available provider can serve it"
+        raise ProviderUnavailable(
+            f"cannot {job_type.value} this request: {summary}", {"providers": reasons}
+        )
+
+    async def list(self) -> list[ProviderInfo]:
+        rows = []
+        for job_type, names in PROVIDERS.items():
+            for name in names:
+                reason = await self.reason_unavailable(job_type, name)
+                spec = self.pipelines.get(job_type, {}).get(name)
+                kind = (
+                    "byok" if name in BYOK_PROVIDERS
+                    else "embedded" if name in EMBEDDED_PROVIDERS else "self-hosted"
+                )
+                rows.append(ProviderInfo(
+                    name=name, operation=job_type, available=reason is None, reason=reason,
+                    deployment=", ".join(sorted(set(spec.engines.values()))) if spec else None,
+                    kind=kind,
+                ))
+        return rows

@@ -1,0 +1,125 @@
+"""/v1/video: submit the five operations, read, list, cancel and follow jobs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+from sse_starlette.sse import EventSourceResponse
+
+from serve_app.deps import IdempotencyKey, OwnerDep, ServicesDep
+from serve_app.schemas import (
+    AnalyzeRequest,
+    AvatarRequest,
+    DubRequest,
+    ErrorResponse,
+    GenerateRequest,
+    JobEvent,
+    JobList,
+    JobStatus,
+    JobType,
+    LipsyncRequest,
+    VideoJob,
+)
+
+ERRORS = {code: {"model": ErrorResponse} for code in (401, 404, 409, 422)}
+router = APIRouter(prefix="/v1/video", tags=["video"], responses=ERRORS)
+
+
+async def submit(
+    job_type: JobType, body: BaseModel, owner: str, services: ServicesDep, key: str | None
+) -> VideoJob:
+    provider = await services.providers.choose(job_type, body)
+    job, _ = await services.store.create(
+        owner_id=owner, job_type=job_type, provider=provider, request=body, idempotency_key=key
+    )
+    return job
+
+
+@router.post("/generate", status_code=202, operation_id="generate")
+async def generate(body: GenerateRequest, owner: OwnerDep, services: ServicesDep,
+                   idempotency_key: IdempotencyKey = None) -> VideoJob:
+    """Text -> video."""
+    return await submit(JobType.generate, body, owner, services, idempotency_key)
+
+
+@router.post("/avatar", status_code=202, operation_id="avatar")
+async def avatar(body: AvatarRequest, owner: OwnerDep, services: ServicesDep,
+                 idempotency_key: IdempotencyKey = None) -> VideoJob:
+    """Still image + audio (or text + voice) -> talking-head video."""
+    return await submit(JobType.avatar, body, owner, services, idempotency_key)
+
+
+@router.post("/lipsync", status_code=202, operation_id="lipsync")
+async def lipsync(body: LipsyncRequest, owner: OwnerDep, services: ServicesDep,
+                  idempotency_key: IdempotencyKey = None) -> VideoJob:
+    """Video + audio -> the video with its lips re-aligned to the audio."""
+    return await submit(JobType.lipsync, body, owner, services, idempotency_key)
+
+
+@router.post("/dub", status_code=202, operation_id="dub")
+async def dub(body: DubRequest, owner: OwnerDep, services: ServicesDep,
+              idempotency_key: IdempotencyKey = None) -> VideoJob:
+    """Video -> the same video in another language, lips re-synced."""
+    return await submit(JobType.dub, body, owner, services, idempotency_key)
+
+
+@router.post("/analyze", status_code=202, operation_id="analyze")
+async def analyze(body: AnalyzeRequest, owner: OwnerDep, services: ServicesDep,
+                  idempotency_key: IdempotencyKey = None) -> VideoJob:
+    """Video -> transcript, scenes, embeddings, answers."""
+    return await submit(JobType.analyze, body, owner, services, idempotency_key)
+
+
+@router.get("", operation_id="list_jobs")
+async def list_jobs(
+    owner: OwnerDep,
+    services: ServicesDep,
+    status: JobStatus | None = None,
+    type: JobType | None = None,  # noqa: A002 - the contract's parameter name
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+) -> JobList:
+    """The caller's jobs, newest first."""
+    return await services.store.list(owner, limit=limit, cursor=cursor, status=status,
+                                     job_type=type)
+
+
+@router.get("/{job_id}", operation_id="get_job")
+async def get_job(job_id: str, owner: OwnerDep, services: ServicesDep) -> VideoJob:
+    return await services.store.get(job_id, owner)
+
+
+@router.post("/{job_id}/cancel", operation_id="cancel_job")
+async def cancel_job(job_id: str, owner: OwnerDep, services: ServicesDep) -> VideoJob:
+    """Cancel a pending or processing job; a running job stops before its next stage."""
+    return await services.store.cancel(job_id, owner)
+
+
+@router.get("/{job_id}/events", operation_id="job_events",
+            response_class=EventSourceResponse,
+            responses={200: {"content": {"text/event-stream": {}},
+                             "description": "`job.updated` events carrying a JobEvent."}})
+async def job_events(job_id: str, owner: OwnerDep, services: ServicesDep) -> EventSourceResponse:
+    """Server-sent events: the job now, then after each status or progress change, until it ends."""
+    await services.store.get(job_id, owner)
+    pubsub = services.redis.pubsub()
+    await pubsub.subscribe(services.keys.events(job_id))
+
+    async def stream():
+        try:
+            job = await services.store.get(job_id, owner)  # read after subscribing: no gap
+            yield {"event": "job.updated", "data": JobEvent(job=job).model_dump_json()}
+            if job.status.terminal:
+                return
+            async for message in pubsub.listen():
+                if message["type"] != "message":
+                    continue
+                yield {"event": "job.updated", "data": message["data"]}
+                if JobEvent.model_validate_json(message["data"]).job.status.terminal:
+                    return
+        finally:
+            await pubsub.aclose()
+
+    return EventSourceResponse(stream(), ping=15)

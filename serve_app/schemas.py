@@ -1,0 +1,307 @@
+"""The API's pydantic models: the single source of truth for validation, OpenAPI and the SDK.
+
+Field names, defaults and ranges follow `shared/spec/video-api.md` exactly. This module imports
+only pydantic, so the SDK (`reelserve`) uses these same classes without Ray.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    PlainSerializer,
+    StringConstraints,
+    model_validator,
+)
+
+Url = Annotated[HttpUrl, PlainSerializer(str, return_type=str)]
+"""An http(s) URL, kept as the caller wrote it when serialised."""
+
+LanguageTag = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=35)
+]
+"""A BCP-47 language tag such as `en`, `pt-BR` or `es-ES`."""
+
+
+class JobType(str, Enum):
+    generate = "generate"
+    avatar = "avatar"
+    lipsync = "lipsync"
+    dub = "dub"
+    analyze = "analyze"
+
+
+class JobStatus(str, Enum):
+    pending = "pending"
+    """Accepted and queued; no runner has started it yet."""
+    processing = "processing"
+    """A runner holds the job's lease and is working through its stages."""
+    completed = "completed"
+    """Finished; `result` is set."""
+    failed = "failed"
+    """Finished with `error` set."""
+    canceled = "canceled"
+    """Stopped at the caller's request; `error.code` is `canceled`."""
+
+    @property
+    def terminal(self) -> bool:
+        return self in (JobStatus.completed, JobStatus.failed, JobStatus.canceled)
+
+
+# Engines each operation knows, best first. `auto` picks the first available one; the rest are
+# listed by `GET /v1/providers` with the reason they are unavailable.
+GenerateProvider = Literal["ltx-video", "wan", "cogvideox", "sora", "runway"]
+AvatarProvider = Literal[
+    "hallo3", "liveportrait", "echomimicv2", "v-express", "skyreels-a1", "heygen", "facemesh-avatar"
+]
+LipsyncProvider = Literal[
+    "latentsync", "video-retalking", "musetalk", "sync-labs", "heygen-lipsync", "facemesh-lipsync"
+]
+DubProvider = Literal["reelserve"]
+AnalyzeProvider = Literal[
+    "qwen3-vl", "qwen2.5-vl", "internvideo2.5", "videochat-flash", "twelve-labs", "reelserve"
+]
+TtsProvider = Literal["default", "kokoro", "piper", "espeak-ng", "elevenlabs"]
+AnalyzeTask = Literal["transcribe", "scenes", "embed", "qa"]
+
+PROVIDERS: dict[JobType, tuple[str, ...]] = {
+    JobType.generate: GenerateProvider.__args__,
+    JobType.avatar: AvatarProvider.__args__,
+    JobType.lipsync: LipsyncProvider.__args__,
+    JobType.dub: DubProvider.__args__,
+    JobType.analyze: AnalyzeProvider.__args__,
+}
+
+
+BYOK_PROVIDERS = frozenset(
+    {"sora", "runway", "heygen", "sync-labs", "heygen-lipsync", "twelve-labs", "elevenlabs"}
+)
+"""Commercial engines called with the caller's own key."""
+EMBEDDED_PROVIDERS = frozenset({"facemesh-avatar", "facemesh-lipsync", "reelserve"})
+"""Our own engines and pipelines that run on CPU with packaged models."""
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    webhook_url: Url | None = Field(None, description="Notified (signed) when the job ends.")
+
+
+class GenerateRequest(_Request):
+    """Text -> video."""
+
+    prompt: str = Field(..., min_length=1, max_length=2000)
+    negative_prompt: str | None = Field(None, max_length=2000, description="What to avoid.")
+    duration_seconds: float = Field(5, ge=1, le=30)
+    width: int = Field(768, ge=256, le=1920)
+    height: int = Field(512, ge=256, le=1080)
+    fps: int = Field(24, ge=8, le=60)
+    provider: Literal["auto", GenerateProvider] = "auto"
+
+
+class AvatarRequest(_Request):
+    """Still image + audio (or text + voice, synthesised first) -> talking-head video."""
+
+    image_url: Url = Field(..., description="JPG or PNG with a visible face.")
+    audio_url: Url | None = None
+    text: str | None = Field(None, min_length=1, max_length=10_000)
+    voice_id: str | None = Field(None, min_length=1, max_length=200)
+    tts_provider: TtsProvider = "default"
+    target_language: LanguageTag | None = Field(
+        None, description="If set, `text` is translated to it before synthesis."
+    )
+    provider: Literal["auto", AvatarProvider] = "auto"
+
+    @model_validator(mode="after")
+    def _audio_or_text(self) -> AvatarRequest:
+        if self.audio_url is None and not (self.text and self.voice_id):
+            raise ValueError("give either audio_url, or text together with voice_id")
+        if self.audio_url is not None and self.text is not None:
+            raise ValueError("give audio_url or text, not both")
+        return self
+
+
+class LipsyncRequest(_Request):
+    """Video + audio -> the video with its lips re-aligned to the audio."""
+
+    video_url: Url
+    audio_url: Url
+    provider: Literal["auto", LipsyncProvider] = "auto"
+
+
+class DubRequest(_Request):
+    """Video -> the same video in another language, lips re-synced."""
+
+    video_url: Url
+    target_language: LanguageTag
+    source_language: LanguageTag | None = Field(None, description="Auto-detected when absent.")
+    voice_id: str | None = Field(None, min_length=1, max_length=200)
+    tts_provider: TtsProvider = "default"
+    lipsync_provider: Literal["auto", LipsyncProvider] = "auto"
+    provider: Literal["auto", DubProvider] = "auto"
+
+
+class AnalyzeRequest(_Request):
+    """Video -> transcript, scenes, embeddings, answers."""
+
+    video_url: Url
+    tasks: list[AnalyzeTask] = Field(..., min_length=1, max_length=4)
+    question: str | None = Field(None, min_length=1, max_length=2000)
+    provider: Literal["auto", AnalyzeProvider] = "auto"
+
+    @model_validator(mode="after")
+    def _question_with_qa(self) -> AnalyzeRequest:
+        if len(set(self.tasks)) != len(self.tasks):
+            raise ValueError("tasks must not repeat")
+        if "qa" in self.tasks and not (self.question and self.question.strip()):
+            raise ValueError("the qa task needs a non-empty question")
+        if self.question is not None and "qa" not in self.tasks:
+            raise ValueError("question is only used with the qa task")
+        return self
+
+
+REQUEST_MODELS: dict[JobType, type[_Request]] = {
+    JobType.generate: GenerateRequest,
+    JobType.avatar: AvatarRequest,
+    JobType.lipsync: LipsyncRequest,
+    JobType.dub: DubRequest,
+    JobType.analyze: AnalyzeRequest,
+}
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+class Word(BaseModel):
+    start: float
+    end: float
+    word: str
+    probability: float
+
+
+class TranscriptSegment(BaseModel):
+    start: float
+    end: float
+    text: str
+    words: list[Word] = []
+
+
+class Transcript(BaseModel):
+    language: str
+    language_probability: float
+    duration_seconds: float
+    text: str
+    segments: list[TranscriptSegment]
+    engine: str = Field(..., description="Engine and model that produced it, e.g. faster-whisper/tiny.en.")
+
+
+# --- the job envelope -------------------------------------------------------------------------
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+
+
+class WebhookAttempt(BaseModel):
+    attempt: int
+    at: datetime
+    status_code: int | None = None
+    error: str | None = None
+    duration_ms: float
+
+
+class WebhookState(BaseModel):
+    url: str
+    delivered: bool = False
+    attempts: list[WebhookAttempt] = []
+
+
+class VideoJob(BaseModel):
+    id: str = Field(..., description='"vj_" + ULID')
+    type: JobType
+    status: JobStatus
+    provider: str = Field(..., description="The engine that ran (or will run) the job.")
+    progress: float = Field(0.0, ge=0.0, le=1.0)
+    stage: str | None = Field(None, description="The stage now running (ours).")
+    result: dict[str, Any] | None = None
+    error: ErrorInfo | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    owner_id: str
+    attempts: int = Field(0, description="Runs started; above 1 after a lost runner (ours).")
+    input: dict[str, Any] = Field(..., description="The request as accepted, defaults applied.")
+    webhook: WebhookState | None = None
+
+
+class JobList(BaseModel):
+    data: list[VideoJob]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page.")
+
+
+class JobEvent(BaseModel):
+    """One server-sent event: the job right after a status or progress change."""
+
+    event: Literal["job.updated"] = "job.updated"
+    job: VideoJob
+
+
+# --- other resources --------------------------------------------------------------------------
+
+
+class ProviderInfo(BaseModel):
+    name: str
+    operation: JobType
+    available: bool
+    reason: str | None = Field(None, description="Why it is unavailable.")
+    deployment: str | None = Field(None, description="The Serve deployment that runs it.")
+    kind: Literal["self-hosted", "embedded", "byok"] = "self-hosted"
+
+
+class ProviderList(BaseModel):
+    data: list[ProviderInfo]
+
+
+class MediaInfo(BaseModel):
+    """What probing a file found (never trusted from the extension)."""
+
+    format: str
+    duration_seconds: float | None
+    has_video: bool
+    has_audio: bool
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    is_image: bool = False
+
+
+class Upload(BaseModel):
+    id: str
+    url: str = Field(..., description="Signed, expiring URL; pass it as any `*_url` field.")
+    filename: str
+    size_bytes: int
+    content_type: str
+    media: MediaInfo
+    expires_at: datetime
+
+
+class Account(BaseModel):
+    owner_id: str
+    webhook_secret: str = Field(..., description="Verifies this owner's webhooks (whsec_...).")
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,188 @@
+"""One real Redis and one real local Ray Serve running `configs/local.yaml` for the session.
+
+Settings reach the replicas through the environment, exactly as in production. The service
+may reach 127.0.0.1 (our media host and webhook receivers) but no other private address:
+`localhost` and the private ranges stay refused, which the SSRF tests rely on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from redis import Redis
+
+from tests.media import speech, talking_video
+from tests.servers import MediaHost
+
+ROOT = Path(__file__).resolve().parents[1]
+SENTENCE = "The quick brown fox jumps over the lazy dog."
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+         "--appendonly", "no", "--dir", str(tmp_path_factory.mktemp("redis"))],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    for _ in range(100):
+        try:
+            Redis.from_url(url).ping()
+            break
+        except Exception:
+            time.sleep(0.05)
+    yield url
+    proc.terminate()
+    proc.wait()
+
+
+@dataclass
+class Service:
+    base_url: str
+    redis_url: str
+    storage_dir: Path
+
+    def redis(self) -> Redis:
+        return Redis.from_url(self.redis_url, decode_responses=True)
+
+
+@pytest.fixture(scope="session")
+def service(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    import ray
+    from ray import serve
+
+    port = free_port()
+    storage = tmp_path_factory.mktemp("storage")
+    env = {
+        "REDIS_URL": redis_url,
+        "REELSERVE_STORAGE_DIR": str(storage),
+        "REELSERVE_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "REELSERVE_ALLOWED_HOSTS": '["127.0.0.1"]',
+        "REELSERVE_JOB_LEASE_SECONDS": "3",
+        "REELSERVE_WEBHOOK_BACKOFF_SECONDS": "0.2",
+        "REELSERVE_WEBHOOK_MAX_ATTEMPTS": "4",
+        "REELSERVE_UPLOAD_MAX_BYTES": str(20 * 2**20),
+        "REELSERVE_PROVIDER_STATUS_TTL_SECONDS": "1",
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "RAY_AUTH_MODE": "disabled",
+        "RAY_SERVE_ENABLE_TASK_EVENTS": "0",
+    }
+    os.environ.update(env)
+    from serve_app.settings import get_settings
+    from serve_app.storage import get_storage
+
+    get_settings.cache_clear()
+    get_storage.cache_clear()
+    from serve_app.app import build_app
+
+    ray_tmp = Path("/tmp") / f"rs-ray-{os.getpid()}"
+    ray.init(address="local", num_cpus=2, include_dashboard=False, _temp_dir=str(ray_tmp),
+             runtime_env={"env_vars": env}, logging_level="warning", log_to_driver=False)
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    config = yaml.safe_load((ROOT / "configs/local.yaml").read_text())
+    serve.run(build_app(config["applications"][0]["args"]), name="reelserve", route_prefix="/")
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while httpx.get(f"{base_url}/healthz").status_code != 200:
+        assert time.monotonic() < deadline, "the service never became healthy"
+        time.sleep(0.5)
+    yield Service(base_url, redis_url, storage)
+    serve.shutdown()
+    ray.shutdown()
+
+
+@dataclass
+class Owner:
+    owner_id: str
+    api_key: str
+    webhook_secret: str
+    api: httpx.Client
+
+
+@pytest.fixture(scope="session")
+def make_owner(service: Service) -> Iterator[Callable[[str], Owner]]:
+    from redis.asyncio import Redis as AsyncRedis
+
+    from serve_app.auth import Accounts
+    from serve_app.keys import Keys
+    from serve_app.settings import get_settings
+
+    clients: list[httpx.Client] = []
+
+    def make(owner_id: str) -> Owner:
+        async def create() -> tuple[str, str]:
+            redis = AsyncRedis.from_url(service.redis_url, decode_responses=True)
+            accounts = Accounts(redis, Keys(get_settings().key_prefix))
+            key = await accounts.create_key(owner_id, "tests")
+            secret = await accounts.webhook_secret(owner_id)
+            await redis.aclose()
+            return key, secret
+
+        key, secret = asyncio.run(create())
+        api = httpx.Client(base_url=service.base_url, timeout=60,
+                           headers={"Authorization": f"Bearer {key}"})
+        clients.append(api)
+        return Owner(owner_id, key, secret, api)
+
+    yield make
+    for api in clients:
+        api.close()
+
+
+@pytest.fixture(scope="session")
+def alice(make_owner: Callable[[str], Owner]) -> Owner:
+    return make_owner("alice")
+
+
+@pytest.fixture(scope="session")
+def bob(make_owner: Callable[[str], Owner]) -> Owner:
+    return make_owner("bob")
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """sentence.wav/.mp4 (a known sentence), silent.mp4 (no audio), corrupt.mp4, long.mp4."""
+    root = tmp_path_factory.mktemp("media")
+    wav = speech(SENTENCE, root / "sentence.wav")
+    talking_video(root / "sentence.mp4", wav)
+    talking_video(root / "silent.mp4", None, seconds=2)
+    talking_video(root / "long.mp4", wav, repeat=12, size=128)
+    (root / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(4000))
+    (root / "notes.txt").write_text("not a video\n" * 100)
+    return root
+
+
+@pytest.fixture(scope="session")
+def media_host(media: Path) -> Iterator[MediaHost]:
+    host = MediaHost(media)
+    yield host
+    host.close()
+
+
+def wait_for(owner: Owner, job_id: str, timeout: float = 120) -> dict:
+    """Poll the job (every 0.25 s) until it ends."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job = owner.api.get(f"/v1/video/{job_id}").json()
+        if job["status"] in ("completed", "failed", "canceled"):
+            return job
+        assert time.monotonic() < deadline, f"job still {job['status']}: {job}"
+        time.sleep(0.25)

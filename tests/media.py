@@ -1,0 +1,55 @@
+"""Rights-clean test media, made on the spot: espeak-ng speech and the astronaut photo."""
+
+from __future__ import annotations
+
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from skimage.data import astronaut
+
+
+def speech(text: str, path: Path, voice: str = "en-us", speed: int = 150) -> Path:
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), text], check=True)
+    return path
+
+
+def read_audio(path: Path, rate: int = 16000) -> np.ndarray:
+    """Mono float32 samples at `rate`."""
+    with av.open(str(path)) as container:
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        chunks = [
+            out.to_ndarray().reshape(-1)
+            for frame in container.decode(audio=0)
+            for out in resampler.resample(frame)
+        ]
+    return np.concatenate(chunks)
+
+
+def talking_video(path: Path, audio: Path | None, seconds: float | None = None,
+                  size: int = 256, fps: int = 25, repeat: int = 1) -> Path:
+    """The astronaut photo as an H.264 video carrying `audio` (AAC) repeated `repeat` times."""
+    samples = np.tile(read_audio(audio), repeat) if audio else None
+    duration = seconds or (len(samples) / 16000 if samples is not None else 2.0)
+    image = np.ascontiguousarray(astronaut()[:, :, :3])
+    frame_image = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(size, size)
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = size, size, "yuv420p"
+        if samples is not None:
+            sound = out.add_stream("aac", rate=16000, layout="mono")
+        for i in range(int(duration * fps)):
+            frame = frame_image.reformat(format="yuv420p")
+            frame.pts, frame.time_base = i, Fraction(1, fps)
+            out.mux(video.encode(frame))
+        out.mux(video.encode())
+        if samples is not None:
+            for start in range(0, len(samples), 1024):
+                block = samples[start:start + 1024].reshape(1, -1).astype(np.float32)
+                frame = av.AudioFrame.from_ndarray(block, format="flt", layout="mono")
+                frame.sample_rate, frame.pts = 16000, start
+                out.mux(sound.encode(frame))
+            out.mux(sound.encode())
+    return path

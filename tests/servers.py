@@ -1,0 +1,87 @@
+"""Small real HTTP servers on 127.0.0.1 for tests: a media host and a webhook receiver."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+
+class _Server:
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.owner = self  # type: ignore[attr-defined]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def port(self) -> int:
+        return self.httpd.server_address[1]
+
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class MediaHost(_Server):
+    """Serves files from a folder; `/redirect?to=URL` answers 302 to URL."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        super().__init__(_MediaHandler)
+
+
+class _MediaHandler(BaseHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        parts = urlsplit(self.path)
+        if parts.path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", parse_qs(parts.query)["to"][0])
+            self.end_headers()
+            return
+        path = self.server.owner.root / parts.path.lstrip("/")
+        if not path.is_file():
+            self.send_error(404)
+            return
+        data = path.read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class WebhookReceiver(_Server):
+    """Records every POST; answers `fail_first` of them with 503, the rest with 204."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.fail_first = fail_first
+        self.received: list[tuple[dict[str, str], bytes, int]] = []
+        self.arrived = threading.Condition()
+        super().__init__(_WebhookHandler)
+
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[tuple[dict[str, str], bytes, int]]:
+        with self.arrived:
+            self.arrived.wait_for(lambda: len(self.received) >= count, timeout)
+        return list(self.received)
+
+
+class _WebhookHandler(BaseHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802
+        receiver = self.server.owner
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        status = 503 if len(receiver.received) < receiver.fail_first else 204
+        self.send_response(status)
+        self.end_headers()
+        with receiver.arrived:
+            receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body, status))
+            receiver.arrived.notify_all()
