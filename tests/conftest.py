@@ -25,7 +25,7 @@ from tests.media import speech, talking_video
 from tests.servers import MediaHost
 
 ROOT = Path(__file__).resolve().parents[1]
-SENTENCE = "The quick brown fox jumps over the lazy dog."
+SENTENCE = "Please send the weekly report to the finance team before Friday."
 
 
 def free_port() -> int:

@@ -28,7 +28,7 @@ class _Server:
 
 
 class MediaHost(_Server):
-    """Serves files from a folder; `/redirect?to=URL` answers 302 to URL."""
+    """Serves files from a folder; `/redirect?to=URL` answers 302 to URL (to itself without `to`)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -43,7 +43,7 @@ class _MediaHandler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         if parts.path == "/redirect":
             self.send_response(302)
-            self.send_header("Location", parse_qs(parts.query)["to"][0])
+            self.send_header("Location", parse_qs(parts.query).get("to", ["/redirect"])[0])
             self.end_headers()
             return
         path = self.server.owner.root / parts.path.lstrip("/")

@@ -1,0 +1,65 @@
+"""A runner killed mid-job: the job is taken over after its lease and still completes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+from tests.conftest import Owner, Service, wait_for
+
+DISPATCHER = "ServeReplica:reelserve:Dispatcher"
+
+
+def dispatcher_pids() -> list[int]:
+    found = subprocess.run(["pgrep", "-f", DISPATCHER], capture_output=True, text=True)
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def test_sigkilled_runner_loses_nothing_and_the_job_completes(alice: Owner, media) -> None:
+    with open(media / "long.mp4", "rb") as file:
+        url = alice.api.post("/v1/uploads", files={"file": ("long.mp4", file)}).json()["url"]
+    job_id = alice.api.post("/v1/video/analyze",
+                            json={"video_url": url, "tasks": ["transcribe"]}).json()["id"]
+    deadline = time.monotonic() + 60
+    while alice.api.get(f"/v1/video/{job_id}").json()["stage"] != "transcribe":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    [pid] = dispatcher_pids()
+    os.kill(pid, signal.SIGKILL)
+
+    job = wait_for(alice, job_id, timeout=180)
+    assert job["status"] == "completed", job
+    assert job["attempts"] == 2, "a second runner took the job over"
+    assert job["result"]["transcript"]["text"].lower().count("weekly report") >= 8
+    assert dispatcher_pids() and dispatcher_pids() != [pid], "Serve replaced the replica"
+
+
+def test_a_job_lost_on_its_last_attempt_fails_with_worker_lost(
+    alice: Owner, service: Service, media_host
+) -> None:
+    """A runner that took the job on its last allowed attempt and died: the job is processing,
+    and its queue entry is held by a consumer that never renews its lease."""
+    from serve_app.jobs import JobRecord, utcnow
+    from serve_app.schemas import JobStatus, JobType
+
+    now = utcnow()
+    job = JobRecord(
+        id="vj_01J0000000000000000000LOST", type=JobType.analyze, status=JobStatus.processing,
+        provider="reelserve", created_at=now, updated_at=now, started_at=now, owner_id="alice",
+        attempts=3, input={"video_url": media_host.url("/sentence.mp4"), "tasks": ["transcribe"]},
+    )
+    redis = service.redis()
+    with redis.pipeline(transaction=True) as pipe:  # the ghost claims it before anyone else can
+        pipe.set(f"reelserve:job:{job.id}", job.model_dump_json())
+        pipe.xadd("reelserve:queue", {"job_id": job.id})
+        pipe.xreadgroup("dispatchers", "ghost-runner", {"reelserve:queue": ">"}, count=1)
+        *_, claimed = pipe.execute()
+    assert claimed[0][1][0][1] == {"job_id": job.id}
+
+    lost = wait_for(alice, job.id, timeout=60)
+    assert lost["status"] == "failed"
+    assert lost["error"]["code"] == "worker_lost"
+    assert lost["attempts"] == 3
+    assert redis.xpending("reelserve:queue", "dispatchers")["pending"] == 0, "entry acknowledged"
