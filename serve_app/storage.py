@@ -125,8 +125,10 @@ class S3Storage(Storage):
     def __init__(self, bucket: str, prefix: str, endpoint_url: str | None, region: str,
                  ttl_seconds: int) -> None:
         import boto3
+        from botocore.config import Config
 
-        self.client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+        self.client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region,
+                                   config=Config(signature_version="s3v4"))
         self.bucket = bucket
         self.prefix = prefix
         self.ttl_seconds = ttl_seconds

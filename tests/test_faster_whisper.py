@@ -1,0 +1,65 @@
+"""The faster-whisper engine on its own: real model, real audio; and unavailable when absent."""
+
+from __future__ import annotations
+
+import pytest
+
+from deployments.base import LocalMedia, Unavailable
+from deployments.faster_whisper import FasterWhisperEngine, TranscribeRequest
+from serve_app.errors import UnsupportedMedia
+from serve_app.media import probe
+from tests.conftest import SENTENCE
+
+
+def request_for(path) -> TranscribeRequest:
+    return TranscribeRequest(audio=LocalMedia(key="test", media=probe(path), path=path))
+
+
+@pytest.fixture(scope="module")
+def engine() -> FasterWhisperEngine:
+    engine = FasterWhisperEngine(device="cpu", compute_type="int8", cpu_threads=2)
+    engine.load()
+    return engine
+
+
+def test_transcribes_speech_with_word_timings_and_reports_progress(engine, media) -> None:
+    reports: list[float] = []
+    transcript = engine.transcribe(request_for(media / "sentence.wav"), reports.append)
+    assert transcript.text.strip(" .").lower() == SENTENCE.strip(".").lower()
+    words = [w for s in transcript.segments for w in s.words]
+    assert [w.word.strip(".").lower() for w in words] == SENTENCE.strip(".").lower().split()
+    assert all(a.end <= b.start + 0.01 for a, b in zip(words, words[1:])), "words in order"
+    assert reports and reports == sorted(reports) and reports[-1] <= 1.0
+    assert engine.describe() == {"model": "tiny.en", "device": "cpu", "multilingual": False}
+
+
+def test_refuses_media_without_audio(engine, media) -> None:
+    with pytest.raises(UnsupportedMedia):
+        engine.transcribe(request_for(media / "silent.mp4"), lambda _: None)
+
+
+def test_silence_gives_an_empty_transcript(engine, tmp_path) -> None:
+    import subprocess
+
+    subprocess.run(["espeak-ng", "-w", str(tmp_path / "quiet.wav"), " "], check=True)
+    transcript = engine.transcribe(request_for(tmp_path / "quiet.wav"), lambda _: None)
+    assert transcript.segments == []
+
+
+def test_missing_weights_make_the_engine_unavailable_with_the_reason(tmp_path) -> None:
+    engine = FasterWhisperEngine(model_path=str(tmp_path / "large-v3"))
+    with pytest.raises(Unavailable, match="large-v3.*model.bin"):
+        engine.load()
+
+
+@pytest.mark.gpu
+def test_loads_on_cuda_with_float16(media) -> None:
+    """On the GPU machine: the same engine on CUDA (set WHISPER_MODEL_PATH for a larger model)."""
+    import os
+
+    engine = FasterWhisperEngine(model_path=os.environ.get("WHISPER_MODEL_PATH"), device="cuda",
+                                 compute_type="float16")
+    engine.load()
+    assert engine.describe()["device"] == "cuda"
+    transcript = engine.transcribe(request_for(media / "sentence.wav"), lambda _: None)
+    assert "weekly report" in transcript.text.lower()
