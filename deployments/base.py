@@ -125,7 +125,7 @@ class EngineServer:
                 yield {"result": task.result()}
             except ReelserveError as exc:
                 yield {"error": exc.to_dict()}
-            except Exception as exc:  # noqa: BLE001 - surfaced as a job error, logged in full
+            except Exception as exc:  # surfaced as a job error, logged in full
                 log.exception("engine %s failed in %s", self.name, method)
                 yield {"error": ProviderError(f"{self.name} failed: {type(exc).__name__}").to_dict()}
             finally:

@@ -7,9 +7,12 @@ Redis or HTTP: progress and cancellation go through the `JobContext` the runner 
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
+from ray.serve.exceptions import BackPressureError
 from ray.serve.handle import DeploymentHandle
 
 from serve_app.errors import error_from_dict
@@ -45,15 +48,35 @@ class Graph:
     ) -> dict[str, Any]:
         """Run one engine method as a stage, mapping its progress into `span` of the job's."""
         low, high = span
-        await ctx.progress(low, stage)
+
+        async def report(fraction: float) -> None:
+            await ctx.progress(low + (high - low) * fraction, stage)
+
+        await report(0.0)
+        delay = 0.5
+        while True:
+            try:
+                result = await self._stream(role, method, payload, report)
+                break
+            except BackPressureError:
+                # The engine's queue is full (max_queued_requests): wait for room, never fail.
+                await ctx.progress(low, f"{stage} (waiting for a free {role} replica)")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        await report(1.0)
+        return result
+
+    async def _stream(
+        self, role: str, method: str, payload: dict[str, Any],
+        report: Callable[[float], Awaitable[None]],
+    ) -> dict[str, Any]:
         result: dict[str, Any] | None = None
         async for message in self.engines[role].run.remote(method, payload):
             if "progress" in message:
-                await ctx.progress(low + (high - low) * message["progress"], stage)
+                await report(message["progress"])
             elif "error" in message:
                 raise error_from_dict(message["error"])
             else:
                 result = message["result"]
         assert result is not None, f"{role}.{method} ended without a result"
-        await ctx.progress(high, stage)
         return result

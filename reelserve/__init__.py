@@ -15,5 +15,11 @@ from serve_app.errors import ReelserveError
 from serve_app.schemas import JobStatus, JobType, VideoJob
 
 __all__ = [
-    "Client", "JobTimeout", "verify_webhook", "ReelserveError", "JobStatus", "JobType", "VideoJob",
+    "Client",
+    "JobStatus",
+    "JobTimeout",
+    "JobType",
+    "ReelserveError",
+    "VideoJob",
+    "verify_webhook",
 ]

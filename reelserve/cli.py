@@ -56,8 +56,9 @@ def _follow(client: Client, job: VideoJob) -> VideoJob:
                TextColumn("{task.fields[stage]}"), TimeElapsedColumn())
     with Progress(*columns, console=console) as bar:
         task = bar.add_task(f"{job.type.value} {job.id}", total=1.0, stage="queued")
-        for job in client.events(job.id):
-            bar.update(task, completed=job.progress, stage=job.stage or job.status.value)
+        for update in client.events(job.id):
+            bar.update(task, completed=update.progress, stage=update.stage or update.status.value)
+            job = update
     return job
 
 

@@ -91,7 +91,7 @@ class Client:
     def get_job(self, job_id: str) -> VideoJob:
         return VideoJob.model_validate(self._call("GET", f"/v1/video/{job_id}"))
 
-    def list_jobs(self, *, status: str | None = None, type: str | None = None,  # noqa: A002
+    def list_jobs(self, *, status: str | None = None, type: str | None = None,
                   limit: int = 20, cursor: str | None = None) -> JobList:
         params = {k: v for k, v in
                   {"status": status, "type": type, "limit": limit, "cursor": cursor}.items() if v}

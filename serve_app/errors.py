@@ -60,8 +60,10 @@ class InvalidSignature(ReelserveError):
     code, status = "invalid_signature", 403
 
 
-class Overloaded(ReelserveError):
-    code, status = "overloaded", 503
+class ServiceUnavailable(ReelserveError):
+    """A backing service (Redis) does not answer; retry later."""
+
+    code, status = "service_unavailable", 503
 
 
 # --- job errors (stored on a failed job; some also refuse a request at once) ----------------

@@ -11,12 +11,14 @@ from fastapi.responses import JSONResponse
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
 
 from serve_app.auth import Accounts
 from serve_app.config import PipelineSpec
 from serve_app.deps import Services, install
-from serve_app.errors import InvalidRequest, ReelserveError
+from serve_app.errors import InvalidRequest, ReelserveError, ServiceUnavailable
 from serve_app.jobs import JobStore
 from serve_app.keys import Keys
 from serve_app.providers import ProviderRegistry
@@ -64,6 +66,13 @@ async def on_http_error(_: Request, exc: HTTPException) -> JSONResponse:
     return _error(err)
 
 
+@app.exception_handler(RedisConnectionError)
+@app.exception_handler(RedisTimeoutError)
+async def on_redis_down(_: Request, exc: Exception) -> JSONResponse:
+    log.error("redis is not answering: %s", exc)
+    return _error(ServiceUnavailable("the job store is not answering; retry shortly"))
+
+
 @app.exception_handler(Exception)
 async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error")
@@ -80,7 +89,8 @@ class Ingress:
         dispatcher: DeploymentHandle,
     ) -> None:
         settings = get_settings()
-        redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        redis = Redis.from_url(settings.redis_url, decode_responses=True,
+                               socket_connect_timeout=2, socket_timeout=10)
         keys = Keys(settings.key_prefix)
         specs = {
             JobType(t): {p: PipelineSpec.model_validate(s) for p, s in providers.items()}

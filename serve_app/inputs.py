@@ -65,4 +65,4 @@ async def ingest_all(
     refs = await asyncio.gather(
         *(ingest(f, u, owner_id, job_id, storage, settings) for f, u in fields.items())
     )
-    return dict(zip(fields, refs))
+    return dict(zip(fields, refs, strict=True))

@@ -151,7 +151,7 @@ class JobStore:
             if not ids:
                 break
             raws = await self.redis.mget([self.keys.job(i) for i in ids])
-            expired = [i for i, raw in zip(ids, raws) if raw is None]
+            expired = [i for i, raw in zip(ids, raws, strict=True) if raw is None]
             if expired:
                 await self.redis.zrem(index, *expired)
             for raw in raws:

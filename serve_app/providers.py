@@ -49,7 +49,7 @@ class ProviderRegistry:
 
         names = list(self.engines)
         found = await asyncio.gather(*(one(n, self.engines[n]) for n in names))
-        status = dict(zip(names, found))
+        status = dict(zip(names, found, strict=True))
         if all(s["available"] or "not answering" not in (s["reason"] or "") for s in found):
             self._cache = (time.monotonic(), status)
         return status

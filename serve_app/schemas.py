@@ -7,7 +7,7 @@ only pydantic, so the SDK (`reelserve`) uses these same classes without Ray.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -29,7 +29,7 @@ LanguageTag = Annotated[
 """A BCP-47 language tag such as `en`, `pt-BR` or `es-ES`."""
 
 
-class JobType(str, Enum):
+class JobType(StrEnum):
     generate = "generate"
     avatar = "avatar"
     lipsync = "lipsync"
@@ -37,7 +37,7 @@ class JobType(str, Enum):
     analyze = "analyze"
 
 
-class JobStatus(str, Enum):
+class JobStatus(StrEnum):
     pending = "pending"
     """Accepted and queued; no runner has started it yet."""
     processing = "processing"

@@ -20,8 +20,9 @@ import httpx
 import pytest
 import yaml
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
-from tests.media import speech, talking_video
+from tests.media import silence, speech, talking_video
 from tests.servers import MediaHost
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +48,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         try:
             Redis.from_url(url).ping()
             break
-        except Exception:
+        except RedisConnectionError:
             time.sleep(0.05)
     yield url
     proc.terminate()
@@ -80,6 +81,7 @@ def service(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "REELSERVE_WEBHOOK_BACKOFF_SECONDS": "0.2",
         "REELSERVE_WEBHOOK_MAX_ATTEMPTS": "4",
         "REELSERVE_UPLOAD_MAX_BYTES": str(20 * 2**20),
+        "REELSERVE_MAX_MEDIA_DURATION_SECONDS": "600",
         "REELSERVE_PROVIDER_STATUS_TTL_SECONDS": "1",
         "RAY_USAGE_STATS_ENABLED": "0",
         "RAY_AUTH_MODE": "disabled",
@@ -159,7 +161,8 @@ def bob(make_owner: Callable[[str], Owner]) -> Owner:
 
 @pytest.fixture(scope="session")
 def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """sentence.wav/.mp4 (a known sentence), silent.mp4 (no audio), corrupt.mp4, long.mp4."""
+    """sentence.wav/.mp4 (a known sentence), silent.mp4 (no audio), corrupt.mp4, long.mp4
+    (the sentence 12 times), notes.txt, and eleven_minutes.m4a (silence past the 600 s limit)."""
     root = tmp_path_factory.mktemp("media")
     wav = speech(SENTENCE, root / "sentence.wav")
     talking_video(root / "sentence.mp4", wav)
@@ -167,6 +170,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
     talking_video(root / "long.mp4", wav, repeat=12, size=128)
     (root / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(4000))
     (root / "notes.txt").write_text("not a video\n" * 100)
+    silence(root / "eleven_minutes.m4a", 660)
     return root
 
 

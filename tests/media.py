@@ -53,3 +53,16 @@ def talking_video(path: Path, audio: Path | None, seconds: float | None = None,
                 out.mux(sound.encode(frame))
             out.mux(sound.encode())
     return path
+
+
+def silence(path: Path, seconds: float, rate: int = 8000) -> Path:
+    """A silent AAC track `seconds` long: tiny on disk, long by the clock."""
+    with av.open(str(path), "w", format="mp4") as out:
+        stream = out.add_stream("aac", rate=rate, layout="mono")
+        block = np.zeros((1, 1024), dtype=np.float32)
+        for start in range(0, int(seconds * rate), 1024):
+            frame = av.AudioFrame.from_ndarray(block, format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = rate, start
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    return path

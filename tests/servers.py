@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -28,7 +29,8 @@ class _Server:
 
 
 class MediaHost(_Server):
-    """Serves files from a folder; `/redirect?to=URL` answers 302 to URL (to itself without `to`)."""
+    """Serves files from a folder; `/redirect?to=URL` answers 302 to URL (to itself without
+    `to`); `/slow` sends headers, then trickles a byte a second."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -39,12 +41,21 @@ class _MediaHandler(BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         if parts.path == "/redirect":
             self.send_response(302)
             self.send_header("Location", parse_qs(parts.query).get("to", ["/redirect"])[0])
             self.end_headers()
+            return
+        if parts.path == "/slow":
+            self.send_response(200)
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            for _ in range(10):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(1)
             return
         path = self.server.owner.root / parts.path.lstrip("/")
         if not path.is_file():
@@ -76,7 +87,7 @@ class _WebhookHandler(BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:
         pass
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         receiver = self.server.owner
         body = self.rfile.read(int(self.headers["Content-Length"]))
         status = 503 if len(receiver.received) < receiver.fail_first else 204

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from deployments.base import LocalMedia, Unavailable
@@ -28,7 +30,7 @@ def test_transcribes_speech_with_word_timings_and_reports_progress(engine, media
     assert transcript.text.strip(" .").lower() == SENTENCE.strip(".").lower()
     words = [w for s in transcript.segments for w in s.words]
     assert [w.word.strip(".").lower() for w in words] == SENTENCE.strip(".").lower().split()
-    assert all(a.end <= b.start + 0.01 for a, b in zip(words, words[1:])), "words in order"
+    assert all(a.end <= b.start + 0.01 for a, b in itertools.pairwise(words)), "words in order"
     assert reports and reports == sorted(reports) and reports[-1] <= 1.0
     assert engine.describe() == {"model": "tiny.en", "device": "cpu", "multilingual": False}
 
@@ -48,7 +50,7 @@ def test_silence_gives_an_empty_transcript(engine, tmp_path) -> None:
 
 def test_missing_weights_make_the_engine_unavailable_with_the_reason(tmp_path) -> None:
     engine = FasterWhisperEngine(model_path=str(tmp_path / "large-v3"))
-    with pytest.raises(Unavailable, match="large-v3.*model.bin"):
+    with pytest.raises(Unavailable, match=r"large-v3.*model\.bin"):
         engine.load()
 
 

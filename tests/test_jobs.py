@@ -7,7 +7,7 @@ import threading
 
 import httpx
 
-from tests.conftest import SENTENCE, Owner, Service, wait_for
+from tests.conftest import Owner, Service, wait_for
 
 
 def upload(owner: Owner, path) -> dict:
@@ -178,3 +178,10 @@ def test_owners_only_see_their_own_jobs_and_files(alice: Owner, bob: Owner, medi
     assert stolen["status"] == "failed" and stolen["error"]["code"] == "input_unreachable"
     assert alice.api.get("/v1/video/vj_01ARZ3NDEKTSV4RRFFQ69G5FAV").status_code == 404
     wait_for(alice, job["id"])
+
+
+def test_inputs_longer_than_the_limit_fail_with_input_too_large(alice: Owner, media_host) -> None:
+    job = wait_for(alice, analyze(alice, media_host.url("/eleven_minutes.m4a"))["id"])
+    assert job["status"] == "failed"
+    assert job["error"]["code"] == "input_too_large"
+    assert "600" in job["error"]["message"]

@@ -90,3 +90,9 @@ def test_a_job_with_a_private_input_fails_without_fetching(alice: Owner, media_h
     assert job["status"] == "failed"
     assert job["error"]["code"] == "input_unreachable"
     assert "non-public" in job["error"]["message"]
+
+
+def test_slow_downloads_stop_at_the_time_limit(media_host, tmp_path) -> None:
+    impatient = Settings(allowed_hosts=["127.0.0.1"], fetch_timeout_seconds=1.0)
+    with pytest.raises(InputUnreachable, match="longer than 1 s"):
+        asyncio.run(fetch_to_file(media_host.url("/slow"), tmp_path / "x", impatient))

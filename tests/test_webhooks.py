@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import datetime
 
@@ -10,7 +11,7 @@ from standardwebhooks import Webhook
 
 from reelserve import verify_webhook
 from serve_app.errors import InvalidSignature
-from tests.conftest import Owner, wait_for
+from tests.conftest import Owner
 from tests.servers import WebhookReceiver
 
 
@@ -95,7 +96,7 @@ def test_failing_receiver_is_retried_with_backoff_and_every_attempt_recorded(
     assert [a["status_code"] for a in attempts] == [503, 503, 204]
     assert attempts[0]["error"] == "receiver answered HTTP 503" and attempts[2]["error"] is None
     gaps = [(datetime.fromisoformat(b["at"]) - datetime.fromisoformat(a["at"])).total_seconds()
-            for a, b in zip(attempts, attempts[1:])]
+            for a, b in itertools.pairwise(attempts)]
     assert gaps[0] >= 0.2 and gaps[1] >= 0.4, f"backoff doubles: {gaps}"
     assert job["webhook"]["delivered"] is True
 

@@ -77,7 +77,7 @@ async def list_jobs(
     owner: OwnerDep,
     services: ServicesDep,
     status: JobStatus | None = None,
-    type: JobType | None = None,  # noqa: A002 - the contract's parameter name
+    type: JobType | None = None,  # the contract names this parameter `type`
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> JobList:
