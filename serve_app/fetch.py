@@ -20,6 +20,8 @@ from serve_app.errors import InputTooLarge, InputUnreachable
 from serve_app.settings import Settings
 
 CHUNK = 1 << 20
+TLS = httpx.create_ssl_context()
+"""Built once per process: a fresh context per request costs tens of milliseconds of CPU."""
 
 
 class UrlRefused(InputUnreachable):
@@ -87,7 +89,7 @@ async def fetch_to_file(url: str, dest: Path, settings: Settings) -> None:
 
 
 async def _follow(url: str, dest: Path, settings: Settings) -> None:
-    async with httpx.AsyncClient(follow_redirects=False, timeout=30.0) as client:
+    async with httpx.AsyncClient(follow_redirects=False, timeout=30.0, verify=TLS) as client:
         for _ in range(settings.fetch_max_redirects + 1):
             await guard_url(url, settings)
             async with client.stream("GET", url) as response:
@@ -121,7 +123,7 @@ async def _save(response: httpx.Response, dest: Path, limit: int) -> None:
 async def post_json(url: str, body: str, headers: dict[str, str], settings: Settings) -> int:
     """POST a webhook; returns the status code. The receiver's URL is guarded like inputs."""
     await guard_url(url, settings)
-    async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as client:
+    async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds, verify=TLS) as client:
         response = await client.post(
             url, content=body, headers={"content-type": "application/json", **headers}
         )

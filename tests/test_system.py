@@ -70,3 +70,11 @@ def test_app_args_reject_dangling_references() -> None:
     with pytest.raises(ValueError, match="no role"):
         AppArgs.model_validate({"engines": {"w": {"engine": "x:y"}}, "pipelines": {"analyze": {
             "reelserve": {"graph": "graphs.analyze:AnalyzeGraph", "engines": {"tts": "w"}}}}})
+
+
+def test_cluster_launcher_config_matches_rays_schema() -> None:
+    from ray.autoscaler._private.util import prepare_config, validate_config
+
+    config = prepare_config(yaml.safe_load((ROOT / "cluster.yaml").read_text()))
+    validate_config(config)
+    assert config["head_node_type"] in config["available_node_types"]
