@@ -27,6 +27,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlsplit
 
 import httpx
@@ -56,7 +57,7 @@ def bare_app() -> FastAPI:
 
     @app.post(ROUTE, status_code=202)
     async def analyze(
-        body: AnalyzeRequest, credentials: HTTPAuthorizationCredentials = Depends(HTTPBearer())
+        body: AnalyzeRequest, credentials: Annotated[HTTPAuthorizationCredentials, Depends(HTTPBearer())]
     ) -> VideoJob:
         owner = await accounts.owner_of(credentials.credentials)
         job, _ = await store.create(

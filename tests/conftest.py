@@ -27,6 +27,20 @@ from tests.servers import MediaHost
 
 ROOT = Path(__file__).resolve().parents[1]
 SENTENCE = "Please send the weekly report to the finance team before Friday."
+STORY = [  # distinct sentences: Whisper treats repeated text as a hallucination and resamples it
+    "Please send the weekly report to the finance team before Friday.",
+    "The weather today is sunny and warm in the city.",
+    "Our train leaves the station at half past nine.",
+    "She bought fresh bread and cheese at the market.",
+    "The meeting has been moved to the large room upstairs.",
+    "Remember to water the plants while I am away.",
+    "He plays the guitar every evening after dinner.",
+    "The museum opens at ten and closes at six.",
+    "We need more paper for the printer in the office.",
+    "The children built a castle out of sand on the beach.",
+    "Turn left at the bank and walk two blocks north.",
+    "The doctor said he should rest for a few days.",
+]
 
 
 def free_port() -> int:
@@ -162,12 +176,13 @@ def bob(make_owner: Callable[[str], Owner]) -> Owner:
 @pytest.fixture(scope="session")
 def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """sentence.wav/.mp4 (a known sentence), silent.mp4 (no audio), corrupt.mp4, long.mp4
-    (the sentence 12 times), notes.txt, and eleven_minutes.m4a (silence past the 600 s limit)."""
+    (twelve sentences three times, ~2 min), notes.txt, and eleven_minutes.m4a (silence past the 600 s limit)."""
     root = tmp_path_factory.mktemp("media")
     wav = speech(SENTENCE, root / "sentence.wav")
     talking_video(root / "sentence.mp4", wav)
     talking_video(root / "silent.mp4", None, seconds=2)
-    talking_video(root / "long.mp4", wav, repeat=12, size=128)
+    story = speech(" ".join(STORY), root / "story.wav")
+    talking_video(root / "long.mp4", story, repeat=3, size=64, fps=10)
     (root / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(4000))
     (root / "notes.txt").write_text("not a video\n" * 100)
     silence(root / "eleven_minutes.m4a", 660)
