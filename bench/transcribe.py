@@ -27,7 +27,9 @@ from pathlib import Path
 
 def run_config(files: list[str], threads: int, beam: int, repeats: int) -> list[dict]:
     """In a child process: load one engine, time each file; returns one row per file."""
-    from deployments.base import LocalMedia
+    import tempfile
+
+    from deployments.base import Call, LocalMedia
     from deployments.faster_whisper import FasterWhisperEngine, TranscribeRequest
     from serve_app.media import probe
 
@@ -38,14 +40,15 @@ def run_config(files: list[str], threads: int, beam: int, repeats: int) -> list[
     engine.load()
     load_s = time.perf_counter() - started
     rows = []
+    call = Call(lambda _: None, Path(tempfile.mkdtemp()))
     for name in files:
         path = Path(name)
         request = TranscribeRequest(audio=LocalMedia(key="bench", media=probe(path), path=path))
-        engine.transcribe(request, lambda p: None)  # warm-up
+        engine.transcribe(request, call)  # warm-up
         walls = []
         for _ in range(repeats - 1):
             started = time.perf_counter()
-            transcript = engine.transcribe(request, lambda p: None)
+            transcript = engine.transcribe(request, call)
             walls.append(time.perf_counter() - started)
         wall = statistics.median(walls)
         rows.append({

@@ -1,12 +1,15 @@
 """The engine interface, and the one generic Serve deployment that hosts any engine.
 
 An engine is plain Python: it loads once (`load`, at replica start, never on a request), exposes
-typed methods that take a pydantic request and a progress callback, and raises `Unavailable`
-from `load` when its code or weights are missing. It knows nothing of Serve, HTTP or Redis.
+typed methods that take a pydantic request and a `Call` (progress reporting and a scratch
+folder), and raises `Unavailable` from `load` when its code or weights are missing. It knows
+nothing of Serve, HTTP or Redis.
 
 `EngineServer` is the Serve shim: it builds the engine from an import path and a config dict,
-turns stored media references into local files, runs the blocking method in a thread, and
-streams `{"progress": f}` messages followed by one `{"result": ...}` or `{"error": ...}`.
+turns stored media references into local files, runs the blocking method in a thread, stores
+every `OutputFile` the method returns (under the payload's `output_prefix`) as a media
+reference, and streams `{"progress": f}` messages followed by one `{"result": ...}` or
+`{"error": ...}`.
 
     # configs/*.yaml, under args.engines:
     faster-whisper:
@@ -18,9 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,12 +34,10 @@ from ray import serve
 
 from serve_app.config import import_string
 from serve_app.errors import ProviderError, ReelserveError
-from serve_app.media import MediaRef
+from serve_app.media import MediaRef, probe
 from serve_app.storage import get_storage
 
 log = logging.getLogger("ray.serve")
-
-Progress = Callable[[float], None]
 
 
 class Unavailable(Exception):
@@ -45,6 +48,23 @@ class LocalMedia(MediaRef):
     """A media reference with a local path to read it from, valid during one engine call."""
 
     path: Path
+
+
+class OutputFile(BaseModel):
+    """A file an engine wrote into its `Call.workdir`; the server stores it as a MediaRef."""
+
+    path: Path
+    content_type: str
+
+
+@dataclass
+class Call:
+    """What one engine call gets besides its request."""
+
+    report: Callable[[float], None]
+    """Report progress in [0, 1]; raises once the caller has gone away."""
+    workdir: Path
+    """A scratch folder, deleted after the call."""
 
 
 class Engine:
@@ -84,8 +104,16 @@ class EngineServer:
             "name": self.name,
             "available": self.reason is None,
             "reason": self.reason,
+            "methods": sorted(self.engine.methods),
             **({"detail": self.engine.describe()} if self.reason is None else {}),
         }
+
+    async def call(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """The result of a quick method (a listing, say), or the error, without streaming."""
+        last: dict[str, Any] = {}
+        async for message in self.run(method, payload):
+            last = message
+        return last
 
     async def run(self, method: str, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         """Stream progress, then the result (or a job error) of `engine.<method>(request)`."""
@@ -106,11 +134,12 @@ class EngineServer:
 
         def work() -> dict[str, Any]:
             with ExitStack() as stack:
-                request = self.engine.methods[method].model_validate(
-                    _materialise(payload, stack)
-                )
-                result = getattr(self.engine, method)(request, report)
-                return result.model_dump(mode="json")
+                fields = dict(payload)
+                output_prefix = fields.pop("output_prefix", None)
+                request = self.engine.methods[method].model_validate(_materialise(fields, stack))
+                workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="engine-")))
+                result = getattr(self.engine, method)(request, Call(report, workdir))
+                return _store_outputs(result, output_prefix)
 
         async with self.slots:
             task = asyncio.ensure_future(asyncio.to_thread(work))
@@ -144,3 +173,17 @@ def _materialise(payload: dict[str, Any], stack: ExitStack) -> dict[str, Any]:
             value = {**value, "path": stack.enter_context(storage.local_copy(value["key"]))}
         out[name] = value
     return out
+
+
+def _store_outputs(result: BaseModel, prefix: str | None) -> dict[str, Any]:
+    """The result as JSON, with each OutputFile stored and replaced by its MediaRef."""
+    data = result.model_dump(mode="json")
+    storage = get_storage()
+    for name in type(result).model_fields:
+        value = getattr(result, name)
+        if isinstance(value, OutputFile):
+            assert prefix, "a method that writes files needs an output_prefix in its payload"
+            key = f"{prefix}/{value.path.name}"
+            storage.put_file(key, value.path, value.content_type)
+            data[name] = MediaRef(key=key, media=probe(value.path)).model_dump(mode="json")
+    return data

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from deployments.base import Engine, LocalMedia, Progress, Unavailable
+from deployments.base import Call, Engine, LocalMedia, Unavailable
 from serve_app.errors import UnsupportedMedia
 from serve_app.schemas import Transcript, TranscriptSegment, Word
 
@@ -76,7 +76,7 @@ class FasterWhisperEngine(Engine):
             "multilingual": self.model.model.is_multilingual,
         }
 
-    def transcribe(self, request: TranscribeRequest, report: Progress) -> Transcript:
+    def transcribe(self, request: TranscribeRequest, call: Call) -> Transcript:
         if not request.audio.media.has_audio:
             raise UnsupportedMedia("the input has no audio stream to transcribe")
         language = request.language
@@ -104,7 +104,7 @@ class FasterWhisperEngine(Engine):
                 )
             )
             if info.duration:
-                report(min(segment.end / info.duration, 1.0))
+                call.report(min(segment.end / info.duration, 1.0))
         return Transcript(
             language=info.language,
             language_probability=round(info.language_probability, 4),

@@ -23,6 +23,9 @@ class JobContext(Protocol):
     async def progress(self, fraction: float, stage: str) -> None:
         """Report progress; raises `Canceled` once the job has been canceled."""
 
+    def output_prefix(self, stage: str) -> str:
+        """Where a stage's files are stored: under the job, so the owner's links cover them."""
+
 
 class Graph:
     roles: ClassVar[dict[str, str]] = {}
@@ -56,7 +59,8 @@ class Graph:
         delay = 0.5
         while True:
             try:
-                result = await self._stream(role, method, payload, report)
+                outputs = {"output_prefix": ctx.output_prefix(stage)}
+                result = await self._stream(role, method, {**payload, **outputs}, report)
                 break
             except BackPressureError:
                 # The engine's queue is full (max_queued_requests): wait for room, never fail.

@@ -34,7 +34,7 @@ from serve_app.keys import QUEUE_GROUP, WEBHOOK_GROUP, Keys
 from serve_app.media import MediaRef
 from serve_app.schemas import REQUEST_MODELS, JobStatus, JobType
 from serve_app.settings import get_settings
-from serve_app.storage import get_storage
+from serve_app.storage import get_storage, owner_key
 from serve_app.streams import StreamWorker
 from serve_app.webhooks import WebhookSender
 
@@ -44,9 +44,13 @@ log = logging.getLogger("ray.serve")
 class RunningJob:
     """The JobContext a graph reports to while one attempt of one job runs."""
 
-    def __init__(self, store: JobStore, job_id: str) -> None:
+    def __init__(self, store: JobStore, job: JobRecord) -> None:
         self.store = store
-        self.job_id = job_id
+        self.job_id = job.id
+        self.owner_id = job.owner_id
+
+    def output_prefix(self, stage: str) -> str:
+        return owner_key(self.owner_id, "jobs", self.job_id, stage)
 
     async def progress(self, fraction: float, stage: str) -> None:
         status = await self.store.progress(self.job_id, fraction, stage)
@@ -134,7 +138,7 @@ class Dispatcher:
         graph = self.graphs.get((job.type, job.provider))
         if graph is None:
             raise ProviderUnavailable(f"{job.provider} is not configured on this dispatcher")
-        ctx = RunningJob(self.store, job.id)
+        ctx = RunningJob(self.store, job)
         request = REQUEST_MODELS[job.type].model_validate(job.input)
         if "inputs" in job.checkpoints:
             inputs = {k: MediaRef.model_validate(v) for k, v in job.checkpoints["inputs"].items()}

@@ -95,6 +95,10 @@ class NoFaceDetected(ReelserveError):
     code, status = "no_face_detected", 422
 
 
+class VoiceNotFound(ReelserveError):
+    code, status = "voice_not_found", 422
+
+
 class ProviderError(ReelserveError):
     code, status = "provider_error", 502
 

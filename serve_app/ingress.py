@@ -22,7 +22,7 @@ from serve_app.errors import InvalidRequest, ReelserveError, ServiceUnavailable
 from serve_app.jobs import JobStore
 from serve_app.keys import Keys
 from serve_app.providers import ProviderRegistry
-from serve_app.routers import files, system, uploads, video
+from serve_app.routers import files, system, uploads, video, voices
 from serve_app.schemas import JobType
 from serve_app.settings import get_settings
 from serve_app.storage import get_storage
@@ -34,7 +34,7 @@ app = FastAPI(
     version="0.1.0",
     description="Video AI behind one job API: every POST answers 202 with a VideoJob.",
 )
-for router in (video.router, uploads.router, files.router, system.router):
+for router in (video.router, uploads.router, files.router, voices.router, system.router):
     app.include_router(router)
 
 

@@ -54,6 +54,12 @@ class ProviderRegistry:
             self._cache = (time.monotonic(), status)
         return status
 
+    async def engines_offering(self, method: str) -> list[str]:
+        """Available engines that have `method` (e.g. every TTS engine for `voices`)."""
+        status = await self._engine_status()
+        return [name for name, s in status.items()
+                if s["available"] and method in s.get("methods", [])]
+
     def _unconfigured(self, provider: str) -> str:
         if provider in BYOK_PROVIDERS:
             return f"{provider} (bring your own key) has no adapter configured in this deployment"

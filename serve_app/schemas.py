@@ -256,6 +256,18 @@ class JobEvent(BaseModel):
 # --- other resources --------------------------------------------------------------------------
 
 
+class Voice(BaseModel):
+    id: str = Field(..., description="Pass as `voice_id`; it names its TTS engine too.")
+    name: str
+    tts_provider: str
+    languages: list[str] = Field(..., description="BCP-47 tags it speaks (natively first).")
+    quality: Literal["neural", "formant"]
+
+
+class VoiceList(BaseModel):
+    data: list[Voice]
+
+
 class ProviderInfo(BaseModel):
     name: str
     operation: JobType

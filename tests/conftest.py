@@ -11,6 +11,7 @@ import asyncio
 import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -107,17 +108,28 @@ def service(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
     get_settings.cache_clear()
     get_storage.cache_clear()
-    from serve_app.app import build_app
 
-    ray_tmp = Path("/tmp") / f"rs-ray-{os.getpid()}"
-    ray.init(address="local", num_cpus=2, include_dashboard=False, _temp_dir=str(ray_tmp),
-             runtime_env={"env_vars": env}, logging_level="warning", log_to_driver=False)
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    # Deploy configs/local.yaml the way `scripts/serve` does (`serve deploy` through the
+    # dashboard), so its per-deployment resources and limits apply; only the port differs.
+    dashboard = free_port()
+    ray.init(address="local", num_cpus=2, include_dashboard=True, dashboard_port=dashboard,
+             _temp_dir=str(Path("/tmp") / f"rs-ray-{os.getpid()}"), runtime_env={"env_vars": env},
+             logging_level="warning", log_to_driver=False)
     config = yaml.safe_load((ROOT / "configs/local.yaml").read_text())
-    serve.run(build_app(config["applications"][0]["args"]), name="reelserve", route_prefix="/")
+    config["http_options"]["port"] = port
+    deploy_file = tmp_path_factory.mktemp("config") / "local.yaml"
+    deploy_file.write_text(yaml.safe_dump(config))
+    subprocess.run([str(Path(sys.executable).parent / "serve"), "deploy", "--address",
+                    f"http://127.0.0.1:{dashboard}", str(deploy_file)], check=True,
+                   capture_output=True)
     base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while httpx.get(f"{base_url}/healthz").status_code != 200:
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            if httpx.get(f"{base_url}/healthz").status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
         assert time.monotonic() < deadline, "the service never became healthy"
         time.sleep(0.5)
     yield Service(base_url, redis_url, storage)

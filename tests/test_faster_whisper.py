@@ -6,11 +6,15 @@ import itertools
 
 import pytest
 
-from deployments.base import LocalMedia, Unavailable
+from deployments.base import Call, LocalMedia, Unavailable
 from deployments.faster_whisper import FasterWhisperEngine, TranscribeRequest
 from serve_app.errors import UnsupportedMedia
 from serve_app.media import probe
 from tests.conftest import SENTENCE
+
+
+def quiet(tmp_path) -> Call:
+    return Call(lambda _: None, tmp_path)
 
 
 def request_for(path) -> TranscribeRequest:
@@ -26,7 +30,7 @@ def engine() -> FasterWhisperEngine:
 
 def test_transcribes_speech_with_word_timings_and_reports_progress(engine, media) -> None:
     reports: list[float] = []
-    transcript = engine.transcribe(request_for(media / "sentence.wav"), reports.append)
+    transcript = engine.transcribe(request_for(media / "sentence.wav"), Call(reports.append, media))
     assert transcript.text.strip(" .").lower() == SENTENCE.strip(".").lower()
     words = [w for s in transcript.segments for w in s.words]
     assert [w.word.strip(".").lower() for w in words] == SENTENCE.strip(".").lower().split()
@@ -35,16 +39,16 @@ def test_transcribes_speech_with_word_timings_and_reports_progress(engine, media
     assert engine.describe() == {"model": "tiny.en", "device": "cpu", "multilingual": False}
 
 
-def test_refuses_media_without_audio(engine, media) -> None:
+def test_refuses_media_without_audio(engine, media, tmp_path) -> None:
     with pytest.raises(UnsupportedMedia):
-        engine.transcribe(request_for(media / "silent.mp4"), lambda _: None)
+        engine.transcribe(request_for(media / "silent.mp4"), quiet(tmp_path))
 
 
 def test_silence_gives_an_empty_transcript(engine, tmp_path) -> None:
     import subprocess
 
     subprocess.run(["espeak-ng", "-w", str(tmp_path / "quiet.wav"), " "], check=True)
-    transcript = engine.transcribe(request_for(tmp_path / "quiet.wav"), lambda _: None)
+    transcript = engine.transcribe(request_for(tmp_path / "quiet.wav"), quiet(tmp_path))
     assert transcript.segments == []
 
 
@@ -55,7 +59,7 @@ def test_missing_weights_make_the_engine_unavailable_with_the_reason(tmp_path) -
 
 
 @pytest.mark.gpu
-def test_loads_on_cuda_with_float16(media) -> None:
+def test_loads_on_cuda_with_float16(media, tmp_path) -> None:
     """On the GPU machine: the same engine on CUDA (set WHISPER_MODEL_PATH for a larger model)."""
     import os
 
@@ -63,5 +67,5 @@ def test_loads_on_cuda_with_float16(media) -> None:
                                  compute_type="float16")
     engine.load()
     assert engine.describe()["device"] == "cuda"
-    transcript = engine.transcribe(request_for(media / "sentence.wav"), lambda _: None)
+    transcript = engine.transcribe(request_for(media / "sentence.wav"), quiet(tmp_path))
     assert "weekly report" in transcript.text.lower()

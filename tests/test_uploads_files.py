@@ -72,9 +72,9 @@ def test_tampered_expired_and_traversal_links_are_refused(alice: Owner, media, s
     storage = LocalStorage(service.storage_dir, b"dev-only-signing-secret-change-me",
                            service.base_url, 3600)
     key = parts.path.removeprefix("/v1/files/")
-    expired = storage.signed_url(key, ttl_seconds=1)
+    expired = storage.signed_url(key, ttl_seconds=2)  # whole seconds: valid for at least 1 s
     assert httpx.get(expired).status_code == 200
-    time.sleep(2.1)
+    time.sleep(3.1)
     assert httpx.get(expired).status_code == 403
     sneaky = storage.signed_url("../../../../etc/passwd")
     assert httpx.get(sneaky).status_code in (403, 404)

