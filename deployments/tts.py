@@ -32,7 +32,9 @@ class TtsConfig(BaseModel):
 
 class SynthesizeRequest(BaseModel):
     text: str = Field(..., min_length=1, max_length=10_000)
-    language: LanguageTag = "en-US"
+    language: LanguageTag | None = Field(
+        None, description="Default: the voice's own language, or en-US without a voice."
+    )
     voice_id: str | None = None
     tts_provider: TtsProvider = "default"
     speed: float = Field(1.0, ge=0.5, le=2.0)
@@ -94,25 +96,26 @@ class TtsEngine(Engine):
                 raise InvalidRequest(f"voice {voice.id} belongs to {voice.tts_provider}, "
                                      f"not {request.tts_provider}")
             return voice
+        language = request.language or "en-US"
         order = PREFERENCE if request.tts_provider == "default" else (request.tts_provider,)
         for provider in order:
             if provider not in self.backends:
                 continue
             for voice in self.catalogue.values():
-                if voice.tts_provider == provider and speaks(voice, request.language):
+                if voice.tts_provider == provider and speaks(voice, language):
                     return voice
         why = self.missing.get(request.tts_provider, "no loaded voice speaks it")
-        raise VoiceNotFound(f"no {request.tts_provider} voice for {request.language}: {why}")
+        raise VoiceNotFound(f"no {request.tts_provider} voice for {language}: {why}")
 
     def synthesize(self, request: SynthesizeRequest, call: Call) -> Speech:
         voice = self.choose(request)
+        language = request.language or (voice.languages[0] if request.voice_id else "en-US")
         name = voice.id.split(":", 1)[1]
         path = call.workdir / "speech.wav"
-        words = self.backends[voice.tts_provider].speak(
-            request.text, name, request.language, request.speed, path
-        )
+        words = self.backends[voice.tts_provider].speak(request.text, name, language,
+                                                        request.speed, path)
         with wave.open(str(path)) as wav:
             duration = wav.getnframes() / wav.getframerate()
         return Speech(audio=OutputFile(path=path, content_type="audio/wav"),
                       duration_seconds=round(duration, 3), voice_id=voice.id,
-                      tts_provider=voice.tts_provider, language=request.language, words=words)
+                      tts_provider=voice.tts_provider, language=language, words=words)

@@ -81,7 +81,7 @@ class Dispatcher:
                 self.graphs[(JobType(job_type), provider)] = graph(roles)
         context = serve.get_replica_context()
         consumer = f"{context.replica_id.unique_id}-{os.getpid()}"
-        sender = WebhookSender(self.store, Accounts(self.redis, keys), self.settings)
+        sender = WebhookSender(self.store, Accounts(self.redis, keys), self.storage, self.settings)
         self.workers = [
             StreamWorker(self.redis, keys.queue, QUEUE_GROUP, consumer, self._run_job,
                          self.settings.job_lease_seconds, self.settings.runner_concurrency),

@@ -18,16 +18,18 @@ from serve_app.auth import Accounts
 from serve_app.errors import ReelserveError
 from serve_app.fetch import post_json
 from serve_app.jobs import JobRecord, JobStore, utcnow
+from serve_app.results import present
 from serve_app.schemas import WebhookAttempt
 from serve_app.settings import Settings
+from serve_app.storage import Storage
 
 
-def event_body(job: JobRecord, at: datetime) -> str:
+def event_body(job: JobRecord, at: datetime, storage: Storage) -> str:
     return json.dumps(
         {
             "type": f"video.job.{job.status.value}",
             "timestamp": at.isoformat(),
-            "data": job.public().model_dump(mode="json"),
+            "data": present(job.public(), storage).model_dump(mode="json"),
         }
     )
 
@@ -41,9 +43,11 @@ def signed_headers(secret: str, msg_id: str, at: datetime, body: str) -> dict[st
 
 
 class WebhookSender:
-    def __init__(self, store: JobStore, accounts: Accounts, settings: Settings) -> None:
+    def __init__(self, store: JobStore, accounts: Accounts, storage: Storage,
+                 settings: Settings) -> None:
         self.store = store
         self.accounts = accounts
+        self.storage = storage
         self.settings = settings
 
     async def deliver(self, job_id: str) -> None:
@@ -58,7 +62,7 @@ class WebhookSender:
             if number > 1:
                 await asyncio.sleep(self.settings.webhook_backoff_seconds * 2 ** (number - 2))
             at = utcnow()
-            body = event_body(job, at)
+            body = event_body(job, at, self.storage)
             started = time.perf_counter()
             status_code, error = None, None
             try:

@@ -117,6 +117,7 @@ def service(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
              logging_level="warning", log_to_driver=False)
     config = yaml.safe_load((ROOT / "configs/local.yaml").read_text())
     config["http_options"]["port"] = port
+    add_predictor_engines(config["applications"][0], tmp_path_factory.mktemp("engines"))
     deploy_file = tmp_path_factory.mktemp("config") / "local.yaml"
     deploy_file.write_text(yaml.safe_dump(config))
     subprocess.run([str(Path(sys.executable).parent / "serve"), "deploy", "--address",
@@ -135,6 +136,31 @@ def service(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     yield Service(base_url, redis_url, storage)
     serve.shutdown()
     ray.shutdown()
+
+
+def add_predictor_engines(app: dict, root: Path) -> None:
+    """Lipsync and avatar engines for the tests: the generic Cog engine running a predictor
+    written in tests/test_cog_predictor.py (it renders the face still, with the speech), under
+    self-hosted provider names. It proves the graphs and media plumbing, not lip motion."""
+    from tests.test_cog_predictor import checkout
+
+    lipsync = checkout(root / "retalking", face="face", audio="input_audio")
+    animator = checkout(root / "animator")
+    args = app["args"]
+    args["engines"]["video-retalking"] = {
+        "engine": "deployments.cog_predictor:CogPredictorEngine",
+        "config": {"preset": "video-retalking", "checkout_path": str(lipsync),
+                   "required_files": ["checkpoints/model.bin"]}}
+    args["engines"]["v-express"] = {
+        "engine": "deployments.cog_predictor:CogPredictorEngine",
+        "config": {"checkout_path": str(animator), "kind": "avatar",
+                   "predictor": "predict.py:Predictor", "inputs": {"image": "face", "audio": "audio"}}}
+    args["pipelines"]["lipsync"] = {"video-retalking": {
+        "graph": "graphs.lipsync:LipsyncGraph", "engines": {"lipsync": "video-retalking"}}}
+    args["pipelines"]["avatar"] = {"v-express": {
+        "graph": "graphs.avatar:AvatarGraph", "engines": {"animator": "v-express", "tts": "tts"}}}
+    for name in ("video-retalking", "v-express"):
+        app["deployments"].append({"name": name, "ray_actor_options": {"num_cpus": 0.05}})
 
 
 @dataclass

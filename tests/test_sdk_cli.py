@@ -46,7 +46,8 @@ def test_sdk_raises_the_jobs_own_error_class(client: Client, media_host) -> None
 
 def test_sdk_maps_request_errors_back_to_their_classes(client: Client) -> None:
     with pytest.raises(ProviderUnavailable):
-        client.lipsync("https://a.example.com/v.mp4", "https://a.example.com/a.wav")
+        client.lipsync("https://a.example.com/v.mp4", "https://a.example.com/a.wav",
+                       provider="latentsync")
     with pytest.raises(NotFound):
         client.get_job("vj_nope")
     with pytest.raises(InvalidRequest):

@@ -21,9 +21,11 @@ def test_providers_list_every_engine_with_availability_and_reason(alice: Owner) 
     ours = by_name[("analyze", "reelserve")]
     assert ours["available"] and ours["reason"] is None and ours["deployment"] == "faster-whisper"
     assert ours["kind"] == "embedded"
-    for row in rows:
-        if row != ours:
-            assert not row["available"] and row["reason"], row
+    available = {(r["operation"], r["name"]) for r in rows if r["available"]}
+    # the test app adds two predictor engines (conftest) to configs/local.yaml's CPU engines
+    assert available == {("analyze", "reelserve"), ("lipsync", "video-retalking"),
+                         ("avatar", "v-express")}
+    assert all(r["reason"] for r in rows if not r["available"])
     assert by_name[("lipsync", "sync-labs")]["kind"] == "byok"
     assert by_name[("avatar", "hallo3")]["kind"] == "self-hosted"
 

@@ -74,6 +74,13 @@ def test_portuguese_defaults_to_kokoro_and_is_real_speech(tts: TtsEngine, tmp_pa
     assert 0.5 < loud < 0.98, "speech with pauses, not silence or noise"
 
 
+def test_a_voice_without_a_language_speaks_its_first_one(tts: TtsEngine, whisper, tmp_path) -> None:
+    speech = tts.synthesize(SynthesizeRequest(text=SENTENCE, voice_id="kokoro:jm_kumo"),
+                            Call(lambda _: None, tmp_path))
+    assert speech.language == "en-US"
+    assert "finance team" in hear(whisper, speech.audio.path, tmp_path).text.lower()
+
+
 def test_default_voice_per_language_and_listing(tts: TtsEngine, tmp_path) -> None:
     choose = lambda lang: tts.choose(SynthesizeRequest(text="x", language=lang)).id  # noqa: E731
     assert choose("en-US") == "piper:en_US-joe-medium"

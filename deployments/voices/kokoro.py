@@ -18,7 +18,7 @@ from deployments.base import Unavailable
 from deployments.voices.espeak import ipa
 from serve_app.schemas import Voice, Word
 
-LANGUAGES = ["pt-BR", "pt", "en-US", "en"]
+LANGUAGES = ["en-US", "en", "pt-BR", "pt"]
 MAX_TOKENS = 500
 SAMPLE_RATE = 24000
 

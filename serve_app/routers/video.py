@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from sse_starlette.sse import EventSourceResponse
 
 from serve_app.deps import IdempotencyKey, OwnerDep, ServicesDep
+from serve_app.results import present
 from serve_app.schemas import (
     AnalyzeRequest,
     AvatarRequest,
@@ -72,6 +73,10 @@ async def analyze(body: AnalyzeRequest, owner: OwnerDep, services: ServicesDep,
     return await submit(JobType.analyze, body, owner, services, idempotency_key)
 
 
+def shown(job: VideoJob, services: ServicesDep) -> VideoJob:
+    return present(job, services.storage)
+
+
 @router.get("", operation_id="list_jobs")
 async def list_jobs(
     owner: OwnerDep,
@@ -82,19 +87,20 @@ async def list_jobs(
     cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> JobList:
     """The caller's jobs, newest first."""
-    return await services.store.list(owner, limit=limit, cursor=cursor, status=status,
+    page = await services.store.list(owner, limit=limit, cursor=cursor, status=status,
                                      job_type=type)
+    return page.model_copy(update={"data": [shown(job, services) for job in page.data]})
 
 
 @router.get("/{job_id}", operation_id="get_job")
 async def get_job(job_id: str, owner: OwnerDep, services: ServicesDep) -> VideoJob:
-    return await services.store.get(job_id, owner)
+    return shown(await services.store.get(job_id, owner), services)
 
 
 @router.post("/{job_id}/cancel", operation_id="cancel_job")
 async def cancel_job(job_id: str, owner: OwnerDep, services: ServicesDep) -> VideoJob:
     """Cancel a pending or processing job; a running job stops before its next stage."""
-    return await services.store.cancel(job_id, owner)
+    return shown(await services.store.cancel(job_id, owner), services)
 
 
 @router.get("/{job_id}/events", operation_id="job_events",
@@ -110,16 +116,20 @@ async def job_events(job_id: str, owner: OwnerDep, services: ServicesDep) -> Eve
     async def stream():
         try:
             job = await services.store.get(job_id, owner)  # read after subscribing: no gap
-            yield {"event": "job.updated", "data": JobEvent(job=job).model_dump_json()}
-            if job.status.terminal:
-                return
-            async for message in pubsub.listen():
-                if message["type"] != "message":
-                    continue
-                yield {"event": "job.updated", "data": message["data"]}
-                if JobEvent.model_validate_json(message["data"]).job.status.terminal:
+            messages = _messages(pubsub)
+            while True:
+                yield {"event": "job.updated",
+                       "data": JobEvent(job=shown(job, services)).model_dump_json()}
+                if job.status.terminal:
                     return
+                job = JobEvent.model_validate_json(await anext(messages)).job
         finally:
             await pubsub.aclose()
 
     return EventSourceResponse(stream(), ping=15)
+
+
+async def _messages(pubsub):
+    async for message in pubsub.listen():
+        if message["type"] == "message":
+            yield message["data"]

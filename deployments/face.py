@@ -1,0 +1,33 @@
+"""What every lipsync and avatar engine takes and returns, whichever model is behind it.
+
+Lipsync engines implement `lipsync(LipsyncInput, Call) -> RenderedVideo`; avatar engines
+implement `animate(AnimateInput, Call) -> RenderedVideo`. Word timings, when the audio came
+from our TTS, let an engine place closures and openings exactly instead of guessing.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from deployments.base import LocalMedia, OutputFile
+from serve_app.schemas import Word
+
+
+class LipsyncInput(BaseModel):
+    video: LocalMedia
+    audio: LocalMedia
+    words: list[Word] = Field(default_factory=list, description="Timings of `audio`, if known.")
+
+
+class AnimateInput(BaseModel):
+    image: LocalMedia
+    audio: LocalMedia
+    words: list[Word] = Field(default_factory=list, description="Timings of `audio`, if known.")
+
+
+class RenderedVideo(BaseModel):
+    video: OutputFile
+    duration_seconds: float
+    width: int
+    height: int
+    fps: float

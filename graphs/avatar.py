@@ -1,0 +1,60 @@
+"""Avatar: a portrait and speech (or text and a voice) -> a talking-head video.
+
+    text --tts.synthesize--> speech (+ word timings)
+    image + speech --animator.animate--> video
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphs.base import Graph, JobContext
+from serve_app.errors import UnsupportedMedia
+from serve_app.media import MediaRef
+from serve_app.schemas import AvatarRequest
+
+
+class AvatarGraph(Graph):
+    roles = {
+        "animator": "animates a portrait to speak given audio",
+        "tts": "speech from text",
+        "translator": "translates text before it is spoken",
+    }
+
+    @classmethod
+    def required_roles(cls, request: AvatarRequest) -> dict[str, str]:
+        roles = {"animator": "avatar"}
+        if request.text:
+            roles["tts"] = "text with voice_id"
+        if request.target_language:
+            roles["translator"] = f"target_language {request.target_language!r}"
+        return roles
+
+    async def run(
+        self, request: AvatarRequest, inputs: dict[str, MediaRef], ctx: JobContext
+    ) -> dict[str, Any]:
+        image = inputs["image_url"]
+        if not (image.media.is_image or image.media.has_video):
+            raise UnsupportedMedia("image_url is not a picture")
+        result: dict[str, Any] = {}
+        words: list[dict[str, Any]] = []
+        if request.text:
+            speech = await self.call(
+                "tts", "synthesize",
+                {"text": request.text, "voice_id": request.voice_id,
+                 "tts_provider": request.tts_provider, "language": request.target_language},
+                ctx, stage="speech", span=(0.02, 0.2),
+            )
+            audio = speech["audio"]
+            words = speech["words"]
+            result["voice_id"] = speech["voice_id"]
+        else:
+            audio = inputs["audio_url"].model_dump(mode="json")
+            if not inputs["audio_url"].media.has_audio:
+                raise UnsupportedMedia("audio_url has no audio stream")
+        rendered = await self.call(
+            "animator", "animate",
+            {"image": image.model_dump(mode="json"), "audio": audio, "words": words},
+            ctx, stage="animate", span=(0.2, 0.98),
+        )
+        return {**result, "video": rendered["video"], "audio": audio}

@@ -1,0 +1,36 @@
+"""Lipsync: a video and new speech -> the video with its mouth following the speech.
+
+    video + audio --lipsync.lipsync--> video
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphs.base import Graph, JobContext
+from serve_app.errors import UnsupportedMedia
+from serve_app.media import MediaRef
+from serve_app.schemas import LipsyncRequest
+
+
+class LipsyncGraph(Graph):
+    roles = {"lipsync": "re-renders the mouth of a video to follow new speech"}
+
+    @classmethod
+    def required_roles(cls, request: LipsyncRequest) -> dict[str, str]:
+        return {"lipsync": "lipsync"}
+
+    async def run(
+        self, request: LipsyncRequest, inputs: dict[str, MediaRef], ctx: JobContext
+    ) -> dict[str, Any]:
+        video, audio = inputs["video_url"], inputs["audio_url"]
+        if not video.media.has_video:
+            raise UnsupportedMedia("video_url has no video stream")
+        if not audio.media.has_audio:
+            raise UnsupportedMedia("audio_url has no audio stream")
+        rendered = await self.call(
+            "lipsync", "lipsync",
+            {"video": video.model_dump(mode="json"), "audio": audio.model_dump(mode="json")},
+            ctx, stage="lipsync", span=(0.05, 0.98),
+        )
+        return {"video": rendered["video"]}
