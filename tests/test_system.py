@@ -55,11 +55,16 @@ def test_openapi_documents_every_operation(service: Service) -> None:
 def test_every_serve_config_is_valid(path: Path) -> None:
     from ray.serve.schema import ServeDeploySchema
 
+    from serve_app.config import import_string
+
     config = ServeDeploySchema.model_validate(yaml.safe_load(path.read_text()))
     for app in config.applications:
         args = AppArgs.model_validate(app.args)
         named = {d.name for d in app.deployments}
         assert named >= {"Ingress", "Dispatcher", *args.engines}, "resources set for each"
+        for name, spec in args.engines.items():
+            engine = import_string(spec.engine)
+            engine(**spec.config)  # the engine's own Config accepts it (nothing is loaded)
 
 
 def test_app_args_reject_dangling_references() -> None:
