@@ -30,6 +30,12 @@ class AvatarGraph(Graph):
             roles["translator"] = f"target_language {request.target_language!r}"
         return roles
 
+    @classmethod
+    def required_keys(cls, request: AvatarRequest) -> dict[str, str]:
+        if request.text and request.tts_provider == "elevenlabs":
+            return {"elevenlabs": "tts_provider 'elevenlabs'"}
+        return {}
+
     async def run(
         self, request: AvatarRequest, inputs: dict[str, MediaRef], ctx: JobContext
     ) -> dict[str, Any]:
@@ -39,10 +45,12 @@ class AvatarGraph(Graph):
         result: dict[str, Any] = {}
         words: list[dict[str, Any]] = []
         if request.text:
+            keys = {p: await ctx.provider_key(p) for p in self.required_keys(request)}
             speech = await self.call(
                 "tts", "synthesize",
                 {"text": request.text, "voice_id": request.voice_id,
-                 "tts_provider": request.tts_provider, "language": request.target_language},
+                 "tts_provider": request.tts_provider, "language": request.target_language,
+                 "api_key": keys.get(request.tts_provider)},
                 ctx, stage="speech", span=(0.02, 0.2),
             )
             audio = speech["audio"]

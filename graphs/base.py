@@ -26,6 +26,9 @@ class JobContext(Protocol):
     def output_prefix(self, stage: str) -> str:
         """Where a stage's files are stored: under the job, so the owner's links cover them."""
 
+    async def provider_key(self, provider: str) -> str:
+        """The job owner's own key for a commercial engine; pass it only to that engine."""
+
 
 class Graph:
     roles: ClassVar[dict[str, str]] = {}
@@ -39,6 +42,11 @@ class Graph:
     def required_roles(cls, request: BaseModel) -> dict[str, str]:
         """Roles this request needs, each with the reason (named in provider_unavailable)."""
         raise NotImplementedError
+
+    @classmethod
+    def required_keys(cls, request: BaseModel) -> dict[str, str]:
+        """Commercial providers whose key (the caller's own) this request needs, with why."""
+        return {}
 
     async def run(
         self, request: BaseModel, inputs: dict[str, MediaRef], ctx: JobContext

@@ -14,6 +14,7 @@ from serve_app.auth import Accounts
 from serve_app.errors import Unauthorized
 from serve_app.jobs import JobStore
 from serve_app.keys import Keys
+from serve_app.provider_keys import ProviderKeys
 from serve_app.providers import ProviderRegistry
 from serve_app.settings import Settings
 from serve_app.storage import Storage
@@ -26,6 +27,7 @@ class Services:
     keys: Keys
     store: JobStore
     accounts: Accounts
+    provider_keys: ProviderKeys
     storage: Storage
     providers: ProviderRegistry
     dispatcher: DeploymentHandle

@@ -32,6 +32,7 @@ from serve_app.inputs import ingest_all
 from serve_app.jobs import JobRecord, JobStore
 from serve_app.keys import QUEUE_GROUP, WEBHOOK_GROUP, Keys
 from serve_app.media import MediaRef
+from serve_app.provider_keys import ProviderKeys
 from serve_app.schemas import REQUEST_MODELS, JobStatus, JobType
 from serve_app.settings import get_settings
 from serve_app.storage import get_storage, owner_key
@@ -44,10 +45,14 @@ log = logging.getLogger("ray.serve")
 class RunningJob:
     """The JobContext a graph reports to while one attempt of one job runs."""
 
-    def __init__(self, store: JobStore, job: JobRecord) -> None:
+    def __init__(self, store: JobStore, provider_keys: ProviderKeys, job: JobRecord) -> None:
         self.store = store
+        self.provider_keys = provider_keys
         self.job_id = job.id
         self.owner_id = job.owner_id
+
+    async def provider_key(self, provider: str) -> str:
+        return await self.provider_keys.get(self.owner_id, provider)
 
     def output_prefix(self, stage: str) -> str:
         return owner_key(self.owner_id, "jobs", self.job_id, stage)
@@ -72,6 +77,8 @@ class Dispatcher:
         keys = Keys(self.settings.key_prefix)
         self.store = JobStore(self.redis, keys, self.settings.job_ttl_seconds)
         self.storage = get_storage()
+        self.provider_keys = ProviderKeys(self.redis, keys,
+                                          self.settings.signing_secret.get_secret_value().encode())
         self.graphs = {}
         for job_type, providers in pipelines.items():
             for provider, raw in providers.items():
@@ -138,7 +145,7 @@ class Dispatcher:
         graph = self.graphs.get((job.type, job.provider))
         if graph is None:
             raise ProviderUnavailable(f"{job.provider} is not configured on this dispatcher")
-        ctx = RunningJob(self.store, job)
+        ctx = RunningJob(self.store, self.provider_keys, job)
         request = REQUEST_MODELS[job.type].model_validate(job.input)
         if "inputs" in job.checkpoints:
             inputs = {k: MediaRef.model_validate(v) for k, v in job.checkpoints["inputs"].items()}

@@ -21,8 +21,9 @@ from serve_app.deps import Services, install
 from serve_app.errors import InvalidRequest, ReelserveError, ServiceUnavailable
 from serve_app.jobs import JobStore
 from serve_app.keys import Keys
+from serve_app.provider_keys import ProviderKeys
 from serve_app.providers import ProviderRegistry
-from serve_app.routers import files, system, uploads, video, voices
+from serve_app.routers import account, files, system, uploads, video, voices
 from serve_app.schemas import JobType
 from serve_app.settings import get_settings
 from serve_app.storage import get_storage
@@ -34,7 +35,8 @@ app = FastAPI(
     version="0.1.0",
     description="Video AI behind one job API: every POST answers 202 with a VideoJob.",
 )
-for router in (video.router, uploads.router, files.router, voices.router, system.router):
+for router in (video.router, uploads.router, files.router, voices.router, account.router,
+               system.router):
     app.include_router(router)
 
 
@@ -102,6 +104,7 @@ class Ingress:
             keys=keys,
             store=JobStore(redis, keys, settings.job_ttl_seconds),
             accounts=Accounts(redis, keys),
+            provider_keys=ProviderKeys(redis, keys, settings.signing_secret.get_secret_value().encode()),
             storage=get_storage(),
             providers=ProviderRegistry(specs, engines, settings.provider_status_ttl_seconds),
             dispatcher=dispatcher,

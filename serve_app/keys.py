@@ -25,6 +25,10 @@ class Keys:
         """Hash of an owner's settings: webhook_secret, created_at."""
         return f"{self.prefix}:owner:{owner_id}"
 
+    def provider_keys(self, owner_id: str) -> str:
+        """Hash provider -> the owner's own key for it, Fernet-encrypted (BYOK)."""
+        return f"{self.prefix}:owner:{owner_id}:provider-keys"
+
     def api_key(self, key_hash: str) -> str:
         """Hash for one API key, addressed by its SHA-256: owner_id, name, created_at."""
         return f"{self.prefix}:apikey:{key_hash}"

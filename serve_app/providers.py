@@ -66,9 +66,11 @@ class ProviderRegistry:
         return f"no engine is configured for {provider!r} in this deployment"
 
     async def reason_unavailable(
-        self, job_type: JobType, provider: str, request: BaseModel | None = None
+        self, job_type: JobType, provider: str, request: BaseModel | None = None,
+        owner_keys: set[str] | frozenset[str] = frozenset(),
     ) -> str | None:
-        """Why `provider` cannot serve `request` (any request, when None); None if it can."""
+        """Why `provider` cannot serve `request` (any request, when None) for an owner holding
+        `owner_keys`; None if it can."""
         spec = self.pipelines.get(job_type, {}).get(provider)
         if spec is None:
             return self._unconfigured(provider)
@@ -83,15 +85,20 @@ class ProviderRegistry:
                 return f"{why} needs a {role!r} engine ({graph.roles[role]}); none is configured"
             if not status[engine]["available"]:
                 return f"engine {engine!r}: {status[engine]['reason']}"
+        if request is not None:
+            for key, why in graph.required_keys(request).items():
+                if key not in owner_keys:
+                    return (f"{why} needs your own {key} key: "
+                            f"PUT /v1/account/provider-keys/{key}")
         return None
 
-    async def choose(self, job_type: JobType, request: BaseModel) -> str:
+    async def choose(self, job_type: JobType, request: BaseModel, owner_keys: set[str]) -> str:
         """The requested provider, or the first available one for `auto`."""
         wanted = getattr(request, "provider", "auto")
         candidates = PROVIDERS[job_type] if wanted == "auto" else (wanted,)
         reasons: dict[str, str] = {}
         for provider in candidates:
-            reason = await self.reason_unavailable(job_type, provider, request)
+            reason = await self.reason_unavailable(job_type, provider, request, owner_keys)
             if reason is None:
                 return provider
             reasons[provider] = reason

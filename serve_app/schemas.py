@@ -79,10 +79,11 @@ PROVIDERS: dict[JobType, tuple[str, ...]] = {
 }
 
 
-BYOK_PROVIDERS = frozenset(
-    {"sora", "runway", "heygen", "sync-labs", "heygen-lipsync", "twelve-labs", "elevenlabs"}
-)
+ByokProvider = Literal[
+    "elevenlabs", "sora", "runway", "heygen", "sync-labs", "heygen-lipsync", "twelve-labs"
+]
 """Commercial engines called with the caller's own key."""
+BYOK_PROVIDERS = frozenset(ByokProvider.__args__)
 EMBEDDED_PROVIDERS = frozenset({"facemesh-avatar", "facemesh-lipsync", "reelserve"})
 """Our own engines and pipelines that run on CPU with packaged models."""
 
@@ -307,6 +308,15 @@ class Upload(BaseModel):
 class Account(BaseModel):
     owner_id: str
     webhook_secret: str = Field(..., description="Verifies this owner's webhooks (whsec_...).")
+    provider_keys: list[ByokProvider] = Field(
+        default_factory=list, description="Commercial engines this account has its own key for."
+    )
+
+
+class ProviderKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    api_key: str = Field(..., min_length=8, max_length=512, description="Stored encrypted.")
 
 
 class ErrorBody(BaseModel):

@@ -19,7 +19,7 @@ def test_admin_creates_and_revokes_keys(service: Service) -> None:
     secret = re.search(r"webhook_secret=(whsec_\S+)", created.output).group(1)
     headers = {"Authorization": f"Bearer {key}"}
     account = httpx.get(f"{service.base_url}/v1/account", headers=headers).json()
-    assert account == {"owner_id": "dana", "webhook_secret": secret}
+    assert account == {"owner_id": "dana", "webhook_secret": secret, "provider_keys": []}
     assert key not in str(service.redis().keys("*")), "keys are stored hashed"
 
     assert CliRunner().invoke(admin, ["keys", "revoke", key]).exit_code == 0
@@ -39,8 +39,8 @@ def test_a_redis_outage_is_a_503_with_a_stable_code() -> None:
     keys = Keys("reelserve")
     saved = list(deps._installed)
     deps.install(deps.Services(settings=None, redis=dead, keys=keys, store=None,
-                               accounts=Accounts(dead, keys), storage=None, providers=None,
-                               dispatcher=None))
+                               accounts=Accounts(dead, keys), provider_keys=None, storage=None,
+                               providers=None, dispatcher=None))
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
             response = client.get("/v1/video", headers={"Authorization": "Bearer rs_x"})

@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from serve_app.deps import OwnerDep, ServicesDep
-from serve_app.schemas import Account, ProviderList
+from serve_app.schemas import ProviderList
 
 router = APIRouter(tags=["system"])
 
@@ -26,12 +26,6 @@ async def healthz(services: ServicesDep) -> dict[str, str]:
 async def list_providers(_: OwnerDep, services: ServicesDep) -> ProviderList:
     """Every engine of every operation, with its availability and, if unavailable, why."""
     return ProviderList(data=await services.providers.list())
-
-
-@router.get("/v1/account", operation_id="get_account")
-async def account(owner: OwnerDep, services: ServicesDep) -> Account:
-    """The caller's owner id and the secret that verifies their webhooks."""
-    return Account(owner_id=owner, webhook_secret=await services.accounts.webhook_secret(owner))
 
 
 @router.get("/metrics", operation_id="metrics", response_class=Response)

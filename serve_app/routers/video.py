@@ -31,7 +31,8 @@ router = APIRouter(prefix="/v1/video", tags=["video"], responses=ERRORS)
 async def submit(
     job_type: JobType, body: BaseModel, owner: str, services: ServicesDep, key: str | None
 ) -> VideoJob:
-    provider = await services.providers.choose(job_type, body)
+    owner_keys = await services.provider_keys.providers(owner)
+    provider = await services.providers.choose(job_type, body, owner_keys)
     job, _ = await services.store.create(
         owner_id=owner, job_type=job_type, provider=provider, request=body, idempotency_key=key
     )
