@@ -2,7 +2,9 @@
 
 `tts_provider: default` picks the most natural voice that speaks the language: Piper for US
 English (a native neural voice), Kokoro for Portuguese (neural, slight accent), espeak-ng for
-everything else. Results carry word timings where the backend has them (espeak-ng).
+everything else. ElevenLabs is used only when asked for, with the caller's own key, which
+arrives with each call. Results carry word timings where the backend has them (espeak-ng,
+ElevenLabs).
 """
 
 from __future__ import annotations
@@ -10,13 +12,14 @@ from __future__ import annotations
 import wave
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 from deployments.base import Call, Engine, OutputFile, Unavailable
+from deployments.voices.elevenlabs import ElevenLabsBackend
 from deployments.voices.espeak import EspeakBackend
 from deployments.voices.kokoro import KokoroBackend
 from deployments.voices.piper import PiperBackend
-from serve_app.errors import InvalidRequest, VoiceNotFound
+from serve_app.errors import InvalidRequest, ProviderUnavailable, VoiceNotFound
 from serve_app.schemas import LanguageTag, TtsProvider, Voice, VoiceList, Word
 
 PREFERENCE = ("piper", "kokoro", "espeak-ng")
@@ -24,10 +27,13 @@ PREFERENCE = ("piper", "kokoro", "espeak-ng")
 
 
 class TtsConfig(BaseModel):
-    backends: list[Literal["kokoro", "piper", "espeak-ng"]] = ["kokoro", "piper", "espeak-ng"]
+    backends: list[Literal["kokoro", "piper", "espeak-ng", "elevenlabs"]] = [
+        "kokoro", "piper", "espeak-ng", "elevenlabs"]
     kokoro_cache_dir: str | None = Field(
         None, description="Writable folder where Kokoro's model is assembled once."
     )
+    elevenlabs_base_url: str = Field("https://api.elevenlabs.io", description="ElevenLabs API.")
+    elevenlabs_model_id: str = "eleven_multilingual_v2"
 
 
 class SynthesizeRequest(BaseModel):
@@ -38,10 +44,12 @@ class SynthesizeRequest(BaseModel):
     voice_id: str | None = None
     tts_provider: TtsProvider = "default"
     speed: float = Field(1.0, ge=0.5, le=2.0)
+    api_key: SecretStr | None = Field(None, description="The caller's key, for BYOK voices.")
 
 
 class VoicesRequest(BaseModel):
     language: LanguageTag | None = None
+    api_key: SecretStr | None = Field(None, description="Adds the caller's ElevenLabs voices.")
 
 
 class Speech(BaseModel):
@@ -66,7 +74,9 @@ class TtsEngine(Engine):
 
     def load(self) -> None:
         candidates = {"espeak-ng": EspeakBackend(), "piper": PiperBackend(),
-                      "kokoro": KokoroBackend(self.config.kokoro_cache_dir)}
+                      "kokoro": KokoroBackend(self.config.kokoro_cache_dir),
+                      "elevenlabs": ElevenLabsBackend(self.config.elevenlabs_base_url,
+                                                      self.config.elevenlabs_model_id)}
         self.backends, self.missing = {}, {}
         for name in self.config.backends:
             try:
@@ -74,20 +84,25 @@ class TtsEngine(Engine):
                 self.backends[name] = candidates[name]
             except Unavailable as exc:
                 self.missing[name] = str(exc)
+        self.byok = self.backends.pop("elevenlabs", None)
         if not self.backends:
             raise Unavailable("no voice backend could load: " + "; ".join(self.missing.values()))
         self.catalogue = {v.id: v for b in self.backends.values() for v in b.voices()}
 
     def describe(self) -> dict:
-        return {"backends": sorted(self.backends), "unavailable": self.missing,
-                "voices": len(self.catalogue)}
+        return {"backends": sorted(self.backends), "byok": ["elevenlabs"] if self.byok else [],
+                "unavailable": self.missing, "voices": len(self.catalogue)}
 
     def voices(self, request: VoicesRequest, call: Call) -> VoiceList:
-        found = [v for v in self.catalogue.values()
-                 if request.language is None or speaks(v, request.language)]
-        return VoiceList(data=found)
+        found = list(self.catalogue.values())
+        if self.byok and request.api_key:
+            found += self.byok.voices(request.api_key.get_secret_value())
+        return VoiceList(data=[v for v in found
+                               if request.language is None or speaks(v, request.language)])
 
     def choose(self, request: SynthesizeRequest) -> Voice:
+        if request.tts_provider == "elevenlabs" or (request.voice_id or "").startswith("elevenlabs:"):
+            return self.choose_byok(request)
         if request.voice_id:
             voice = self.catalogue.get(request.voice_id)
             if voice is None:
@@ -107,13 +122,29 @@ class TtsEngine(Engine):
         why = self.missing.get(request.tts_provider, "no loaded voice speaks it")
         raise VoiceNotFound(f"no {request.tts_provider} voice for {language}: {why}")
 
+    def choose_byok(self, request: SynthesizeRequest) -> Voice:
+        """ElevenLabs voices live in the caller's account: the call itself checks the id."""
+        if self.byok is None:
+            raise ProviderUnavailable("the elevenlabs backend is not enabled in this deployment")
+        if not (request.voice_id or "").startswith("elevenlabs:"):
+            raise VoiceNotFound("pick an elevenlabs:... voice_id from GET /v1/voices")
+        if request.api_key is None:
+            raise ProviderUnavailable("elevenlabs needs your own key (PUT /v1/account/provider-keys)")
+        return Voice(id=request.voice_id, name=request.voice_id, tts_provider="elevenlabs",
+                     languages=[request.language or "mul"], quality="neural")
+
     def synthesize(self, request: SynthesizeRequest, call: Call) -> Speech:
         voice = self.choose(request)
         language = request.language or (voice.languages[0] if request.voice_id else "en-US")
         name = voice.id.split(":", 1)[1]
         path = call.workdir / "speech.wav"
-        words = self.backends[voice.tts_provider].speak(request.text, name, language,
-                                                        request.speed, path)
+        if voice.tts_provider == "elevenlabs":
+            assert self.byok is not None and request.api_key is not None
+            words = self.byok.speak(request.text, name, language, request.speed, path,
+                                    request.api_key.get_secret_value())
+        else:
+            words = self.backends[voice.tts_provider].speak(request.text, name, language,
+                                                            request.speed, path)
         with wave.open(str(path)) as wav:
             duration = wav.getnframes() / wav.getframerate()
         return Speech(audio=OutputFile(path=path, content_type="audio/wav"),

@@ -23,6 +23,7 @@ import yaml
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from tests.elevenlabs_server import ElevenLabsServer
 from tests.media import silence, speech, talking_video
 from tests.servers import MediaHost
 
@@ -80,8 +81,20 @@ class Service:
         return Redis.from_url(self.redis_url, decode_responses=True)
 
 
+ELEVENLABS_KEY = "sk_eleven_test_0123456789"
+
+
 @pytest.fixture(scope="session")
-def service(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+def elevenlabs() -> Iterator[ElevenLabsServer]:
+    """A local server speaking ElevenLabs' documented HTTP contract (tests/elevenlabs_server.py)."""
+    server = ElevenLabsServer(ELEVENLABS_KEY)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def service(redis_url: str, tmp_path_factory: pytest.TempPathFactory,
+            elevenlabs: ElevenLabsServer) -> Iterator[Service]:
     import ray
     from ray import serve
 
@@ -118,6 +131,8 @@ def service(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     config = yaml.safe_load((ROOT / "configs/local.yaml").read_text())
     config["http_options"]["port"] = port
     add_predictor_engines(config["applications"][0], tmp_path_factory.mktemp("engines"))
+    tts = config["applications"][0]["args"]["engines"]["tts"]["config"]
+    tts["elevenlabs_base_url"] = elevenlabs.url("")
     deploy_file = tmp_path_factory.mktemp("config") / "local.yaml"
     deploy_file.write_text(yaml.safe_dump(config))
     subprocess.run([str(Path(sys.executable).parent / "serve"), "deploy", "--address",

@@ -38,3 +38,39 @@ def test_a_request_needing_a_key_the_owner_lacks_is_refused_at_once(make_owner) 
     assert response.status_code == 409
     reason = response.json()["error"]["details"]["providers"]["v-express"]
     assert "PUT /v1/account/provider-keys/elevenlabs" in reason
+
+
+def test_an_avatar_spoken_by_elevenlabs_uses_the_owners_key_and_never_stores_it(
+    make_owner, service: Service, elevenlabs, media, tmp_path
+) -> None:
+    from tests.conftest import ELEVENLABS_KEY, wait_for
+    from tests.elevenlabs_server import RACHEL
+    from tests.test_lipsync_avatar import decode, upload
+
+    gina: Owner = make_owner("gina")
+    assert gina.api.put("/v1/account/provider-keys/elevenlabs",
+                        json={"api_key": ELEVENLABS_KEY}).status_code == 204
+    voices = {v["id"] for v in gina.api.get("/v1/voices").json()["data"]}
+    assert f"elevenlabs:{RACHEL}" in voices, "the owner's ElevenLabs voices are listed"
+
+    from skimage.data import astronaut
+    from skimage.io import imsave
+
+    imsave(tmp_path / "face.png", astronaut())
+    job_id = gina.api.post("/v1/video/avatar", json={
+        "image_url": upload(gina, tmp_path / "face.png"), "text": "Good morning, and welcome.",
+        "voice_id": f"elevenlabs:{RACHEL}", "tts_provider": "elevenlabs"}).json()["id"]
+    job = wait_for(gina, job_id)
+    assert job["status"] == "completed", job
+    spoken = [r for r in elevenlabs.requests if r["path"].endswith("/with-timestamps")]
+    assert spoken and spoken[-1]["body"]["text"] == "Good morning, and welcome."
+    assert spoken[-1]["headers"]["xi-api-key"] == ELEVENLABS_KEY
+    duration, has_audio, _ = decode(job["result"]["video_url"], tmp_path)
+    assert has_audio and 1.0 < duration < 5.0
+    stored = service.redis().get(f"reelserve:job:{job_id}")
+    assert ELEVENLABS_KEY not in stored, "the key never enters the job record"
+
+
+def test_elevenlabs_voices_are_not_listed_without_a_key(alice: Owner) -> None:
+    assert not [v for v in alice.api.get("/v1/voices").json()["data"]
+                if v["tts_provider"] == "elevenlabs"]

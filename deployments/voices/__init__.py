@@ -5,4 +5,7 @@
         def load(self) -> None                      # raise Unavailable when absent
         def voices(self) -> list[Voice]
         def speak(self, text, voice, language, speed, out: Path) -> list[Word]   # word timings
+
+A bring-your-own-key backend (ElevenLabs) takes the caller's `api_key` as a last argument to
+`voices` and `speak`; its voices live in the caller's account, not in the catalogue.
 """

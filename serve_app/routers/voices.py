@@ -14,14 +14,18 @@ router = APIRouter(prefix="/v1/voices", tags=["voices"],
 
 @router.get("", operation_id="list_voices")
 async def list_voices(
-    _: OwnerDep, services: ServicesDep,
+    owner: OwnerDep, services: ServicesDep,
     language: LanguageTag | None = Query(None, description="Only voices speaking it."),  # noqa: B008
 ) -> VoiceList:
-    """Voices usable as `voice_id`, from every available TTS engine."""
+    """Voices usable as `voice_id`, from every available TTS engine; with your own ElevenLabs
+    key set on the account, your ElevenLabs voices too."""
+    byok = None
+    if "elevenlabs" in await services.provider_keys.providers(owner):
+        byok = await services.provider_keys.get(owner, "elevenlabs")
     voices = []
     for name in await services.providers.engines_offering("voices"):
         reply = await services.providers.engines[name].call.remote(
-            "voices", {"language": language})
+            "voices", {"language": language, "api_key": byok})
         if "error" in reply:
             raise error_from_dict(reply["error"])
         voices += VoiceList.model_validate(reply["result"]).data

@@ -1,0 +1,130 @@
+"""ElevenLabs: hosted neural voices, used with the caller's own API key (BYOK).
+
+Speech comes from `POST /v1/text-to-speech/{voice_id}/with-timestamps` as raw 16-bit mono PCM at
+24 kHz (`pcm_24000`, open to every plan) with a start and end time for each input character,
+which become word timings here. The key travels only in the `xi-api-key` header: no message
+built here carries it.
+"""
+
+from __future__ import annotations
+
+import base64
+import wave
+from itertools import groupby
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+
+from serve_app.errors import InvalidRequest, ProviderError, ProviderTimeout, VoiceNotFound
+from serve_app.schemas import Voice, Word
+
+RATE = 24000
+OUTPUT_FORMAT = f"pcm_{RATE}"
+SPEEDS = (0.7, 1.2)
+"""The range ElevenLabs documents for `voice_settings.speed`."""
+DETECTS_LANGUAGE = {"eleven_multilingual_v2"}
+"""Models that take no `language_code`: they read the language from the text itself."""
+MISSING_VOICE = {"voice_not_found", "voice_does_not_exist"}
+"""`detail.status` for an unknown voice: now with 404, formerly with 400."""
+
+
+class ElevenLabsBackend:
+    name = "elevenlabs"
+
+    def __init__(self, base_url: str = "https://api.elevenlabs.io",
+                 model_id: str = "eleven_multilingual_v2", timeout_s: float = 60) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.model_id = model_id
+        self.timeout_s = timeout_s
+
+    def load(self) -> None:
+        """Nothing to load: the voices run at ElevenLabs, reached per call with the caller's key."""
+
+    def voices(self, api_key: str) -> list[Voice]:
+        listing = self._call("GET", "/v1/voices", api_key).json()["voices"]
+        return [Voice(id=f"elevenlabs:{v['voice_id']}", name=v.get("name") or v["voice_id"],
+                      tts_provider=self.name, languages=self._languages(v), quality="neural")
+                for v in listing]
+
+    def _languages(self, voice: dict) -> list[str]:
+        """The languages ElevenLabs verified this voice in with our model; otherwise `mul`
+        (BCP-47 for "multiple languages"): the model speaks many, none verified for the voice."""
+        tags: list[str] = []
+        for entry in voice.get("verified_languages") or []:
+            if entry.get("model_id") == self.model_id:
+                tags += [t for t in (entry.get("locale"), entry.get("language")) if t and t not in tags]
+        return tags or ["mul"]
+
+    def speak(self, text: str, voice: str, language: str, speed: float, out: Path,
+              api_key: str) -> list[Word]:
+        """Say `text` in ElevenLabs' voice `voice` (its voice_id) into the WAV file `out`;
+        return the word timings."""
+        if not SPEEDS[0] <= speed <= SPEEDS[1]:
+            raise InvalidRequest(f"ElevenLabs voices speak at speed {SPEEDS[0]} to {SPEEDS[1]}, not {speed}")
+        body: dict = {"text": text, "model_id": self.model_id}
+        code = language.split("-")[0].lower()
+        if self.model_id not in DETECTS_LANGUAGE and len(code) == 2:  # ISO 639-1 only; not `mul`
+            body["language_code"] = code
+        if speed != 1:
+            body["voice_settings"] = {"speed": speed}
+        answer = self._call("POST", f"/v1/text-to-speech/{quote(voice, safe='')}/with-timestamps",
+                            api_key, params={"output_format": OUTPUT_FORMAT}, json=body).json()
+        with wave.open(str(out), "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(RATE)
+            wav.writeframes(base64.b64decode(answer["audio_base64"]))
+        return words(answer.get("alignment"))
+
+    def _call(self, method: str, path: str, api_key: str, **kwargs) -> httpx.Response:
+        """One request; its failures become our errors, worded without the key."""
+        try:
+            with httpx.Client(base_url=self.base_url, timeout=self.timeout_s) as client:
+                response = client.request(method, path, headers={"xi-api-key": api_key}, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise ProviderTimeout(f"ElevenLabs did not answer within {self.timeout_s:g} s") from exc
+        except httpx.HTTPError as exc:  # its type only, unchained: some quote the request's headers
+            raise ProviderError(f"could not reach ElevenLabs ({type(exc).__name__})") from None
+        if response.is_success:
+            return response
+        status, message = _problem(response)
+        said = f"{status}: {message}"
+        if api_key:  # in case a message ever echoes it
+            said = said.replace(api_key, "***")
+        if response.status_code == 401:
+            raise ProviderError(f"ElevenLabs rejected the API key ({said})")
+        if response.status_code == 404 or status in MISSING_VOICE:
+            raise VoiceNotFound(f"ElevenLabs has no such voice ({said})")
+        if response.status_code == 429:
+            raise ProviderError(f"ElevenLabs rate limit reached; retry later ({said})")
+        raise ProviderError(f"ElevenLabs answered {response.status_code} ({said})")
+
+
+def _problem(response: httpx.Response) -> tuple[str, str]:
+    """ElevenLabs' `detail`: {status or code, message}, or a list of field errors on a 422."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, dict):
+        return str(detail.get("code") or detail.get("status")), str(detail.get("message"))
+    if isinstance(detail, list):
+        return "validation_error", "; ".join(str(e.get("msg")) for e in detail if isinstance(e, dict))
+    return str(response.status_code), str(detail or response.reason_phrase)
+
+
+def words(alignment: dict | None) -> list[Word]:
+    """Characters between whitespace make a word, from its first one's start to its last one's end."""
+    if not alignment:
+        return []
+    timed = zip(alignment["characters"], alignment["character_start_times_seconds"],
+                alignment["character_end_times_seconds"], strict=True)
+    found = []
+    for blank, group in groupby(timed, key=lambda c: c[0].isspace()):
+        if not blank:
+            chars = list(group)
+            found.append(Word(start=round(chars[0][1], 3), end=round(chars[-1][2], 3),
+                              word="".join(c for c, _, _ in chars), probability=1.0))
+    return found
