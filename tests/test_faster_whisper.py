@@ -69,3 +69,24 @@ def test_loads_on_cuda_with_float16(media, tmp_path) -> None:
     assert engine.describe()["device"] == "cuda"
     transcript = engine.transcribe(request_for(media / "sentence.wav"), quiet(tmp_path))
     assert "weekly report" in transcript.text.lower()
+
+
+def test_the_packaged_multilingual_base_model_detects_the_language(media, tmp_path) -> None:
+    from tests.media import speech
+
+    engine = FasterWhisperEngine(model_name="base", device="cpu", cache_dir=str(tmp_path / "c"))
+    engine.load()
+    assert engine.describe()["multilingual"] is True
+    assert (tmp_path / "c" / "whisper-base" / "model.bin").stat().st_size > 100e6, "parts joined"
+    spanish = speech("Buenos días. Hoy vamos a hablar del tiempo en la ciudad.",
+                     tmp_path / "es.wav", voice="es")
+    transcript = engine.transcribe(request_for(spanish), quiet(tmp_path))
+    assert transcript.language == "es" and transcript.language_probability > 0.5
+    assert "días" in transcript.text.lower() or "dias" in transcript.text.lower()
+    english = engine.transcribe(request_for(media / "sentence.wav"), quiet(tmp_path))
+    assert english.language == "en" and "weekly report" in english.text.lower()
+
+
+def test_an_unknown_packaged_model_is_unavailable() -> None:
+    with pytest.raises(Unavailable, match="no packaged Whisper model 'large-v3'"):
+        FasterWhisperEngine(model_name="large-v3").load()
