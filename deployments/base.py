@@ -57,6 +57,13 @@ class OutputFile(BaseModel):
     content_type: str
 
 
+class Support(BaseModel):
+    """An engine's answer to "can you serve this?", asked when a request is submitted."""
+
+    ok: bool
+    reason: str | None = None
+
+
 @dataclass
 class Call:
     """What one engine call gets besides its request."""
@@ -159,9 +166,6 @@ class EngineServer:
                 yield {"error": ProviderError(f"{self.name} failed: {type(exc).__name__}").to_dict()}
             finally:
                 cancelled.set()
-
-    def check_health(self) -> None:
-        """Serve restarts the replica if this raises; an unavailable engine is still healthy."""
 
 
 def _materialise(payload: dict[str, Any], stack: ExitStack) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Avatar: a portrait and speech (or text and a voice) -> a talking-head video.
 
+    text --translator.translate (with target_language)--> text
     text --tts.synthesize--> speech (+ word timings)
     image + speech --animator.animate--> video
 """
@@ -31,6 +32,12 @@ class AvatarGraph(Graph):
         return roles
 
     @classmethod
+    def required_checks(cls, request: AvatarRequest) -> dict[str, tuple[str, dict[str, Any]]]:
+        if request.text and request.target_language:
+            return {"translator": ("supports", {"target_language": request.target_language})}
+        return {}
+
+    @classmethod
     def required_keys(cls, request: AvatarRequest) -> dict[str, str]:
         if request.text and request.tts_provider == "elevenlabs":
             return {"elevenlabs": "tts_provider 'elevenlabs'"}
@@ -45,10 +52,18 @@ class AvatarGraph(Graph):
         result: dict[str, Any] = {}
         words: list[dict[str, Any]] = []
         if request.text:
+            text = request.text
+            if request.target_language:
+                translation = await self.call(
+                    "translator", "translate",
+                    {"segments": [{"text": text}], "target_language": request.target_language},
+                    ctx, stage="translate", span=(0.01, 0.05),
+                )
+                text = result["spoken_text"] = translation["segments"][0]["text"]
             keys = {p: await ctx.provider_key(p) for p in self.required_keys(request)}
             speech = await self.call(
                 "tts", "synthesize",
-                {"text": request.text, "voice_id": request.voice_id,
+                {"text": text, "voice_id": request.voice_id,
                  "tts_provider": request.tts_provider, "language": request.target_language,
                  "api_key": keys.get(request.tts_provider)},
                 ctx, stage="speech", span=(0.02, 0.2),

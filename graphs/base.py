@@ -44,6 +44,12 @@ class Graph:
         raise NotImplementedError
 
     @classmethod
+    def required_checks(cls, request: BaseModel) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Role -> (engine method, payload) answering `Support` before the request is accepted,
+        for what only the engine knows (e.g. whether it translates this language pair)."""
+        return {}
+
+    @classmethod
     def required_keys(cls, request: BaseModel) -> dict[str, str]:
         """Commercial providers whose key (the caller's own) this request needs, with why."""
         return {}

@@ -86,6 +86,11 @@ class ProviderRegistry:
             if not status[engine]["available"]:
                 return f"engine {engine!r}: {status[engine]['reason']}"
         if request is not None:
+            for role, (method, payload) in graph.required_checks(request).items():
+                reply = await self.engines[spec.engines[role]].call.remote(method, payload)
+                support = reply.get("result") or {"ok": False, "reason": reply.get("error")}
+                if not support["ok"]:
+                    return f"engine {spec.engines[role]!r}: {support['reason']}"
             for key, why in graph.required_keys(request).items():
                 if key not in owner_keys:
                     return (f"{why} needs your own {key} key: "

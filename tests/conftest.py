@@ -173,7 +173,8 @@ def add_predictor_engines(app: dict, root: Path) -> None:
     args["pipelines"]["lipsync"] = {"video-retalking": {
         "graph": "graphs.lipsync:LipsyncGraph", "engines": {"lipsync": "video-retalking"}}}
     args["pipelines"]["avatar"] = {"v-express": {
-        "graph": "graphs.avatar:AvatarGraph", "engines": {"animator": "v-express", "tts": "tts"}}}
+        "graph": "graphs.avatar:AvatarGraph",
+        "engines": {"animator": "v-express", "tts": "tts", "translator": "translator"}}}
     for name in ("video-retalking", "v-express"):
         app["deployments"].append({"name": name, "ray_actor_options": {"num_cpus": 0.05}})
 

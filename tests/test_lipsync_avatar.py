@@ -78,13 +78,23 @@ def test_avatar_with_an_unknown_voice_fails_clearly(alice: Owner, media, portrai
     assert job["status"] == "failed" and job["error"]["code"] == "voice_not_found"
 
 
-def test_avatar_translation_needs_a_translator(alice: Owner, media, portrait) -> None:
+def test_avatar_translates_the_text_before_speaking_it(alice: Owner, media, portrait) -> None:
+    job_id = alice.api.post("/v1/video/avatar", json={
+        "image_url": upload(alice, media / portrait),
+        "text": "Please send the weekly report before Friday.",
+        "voice_id": "kokoro:jf_alpha", "target_language": "pt-BR"}).json()["id"]
+    job = wait_for(alice, job_id)
+    assert job["status"] == "completed", job
+    assert "relatório" in job["result"]["spoken_text"].lower()
+
+
+def test_an_untranslatable_pair_is_refused_at_once_naming_it(alice: Owner) -> None:
     response = alice.api.post("/v1/video/avatar", json={
         "image_url": "https://a.example.com/face.png", "text": "Hello.",
-        "voice_id": "kokoro:jf_alpha", "target_language": "pt-BR"})
+        "voice_id": "espeak-ng:de", "target_language": "de"})
     assert response.status_code == 409
     reason = response.json()["error"]["details"]["providers"]["v-express"]
-    assert "target_language 'pt-BR'" in reason and "translator" in reason
+    assert "no translator for any language -> de" in reason
 
 
 def test_lipsync_with_audio_less_speech_fails_with_unsupported_media(alice: Owner, media) -> None:

@@ -16,7 +16,7 @@ from serve_app.schemas import Voice, Word
 
 # libespeak-ng's C API (speak_lib.h): synchronous synthesis with a callback per audio block.
 AUDIO_OUTPUT_SYNCHRONOUS = 2
-EVENT_WORD, EVENT_END = 1, 5
+EVENT_WORD = 1
 ESPEAK_CHARS_UTF8, POS_CHARACTER = 1, 1
 
 
