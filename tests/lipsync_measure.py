@@ -1,0 +1,367 @@
+"""An independent check that a talking-head video's mouth follows a given audio track.
+
+Why this exists: lipsync and avatar engines must be judged on their output, not on what
+they claim. Raw Pearson correlation between lip aperture and audio loudness is weak even
+on real footage with its own audio (r ~ -0.2..0.3), so it proves nothing. What does hold
+on real speech is coarser and robust:
+
+* during the audio's pauses (>= 250 ms of silence) the lips are closed or still;
+* during its speech the lips are open and moving;
+* this relation is strongest at (close to) zero time offset: shifting the audio against
+  the video by a second or more destroys it.
+
+So the measure is: (a) how well per-frame mouth activity separates the audio's speech
+frames from its pause frames (ROC AUC), (b) how that AUC compares with the same AUC under
+circular time shifts of the audio (a null distribution from the clip itself: z-score),
+and (c) the lag at which the mouth-motion envelope best matches the speech envelope.
+`bench/validate_lipsync_measure.py` validates it on real footage (own audio passes,
+other speech and a frozen frame fail) and prints the figures.
+
+Face landmarks: MediaPipe face mesh (mediapipe==0.10.21, --no-deps, plus
+opencv-python-headless<5 and matplotlib for its import). The graph is built through
+`SolutionBase` without `calculator_params`, because mediapipe 0.10.21 reads
+`FieldDescriptor.label`, which protobuf >= 6 no longer has; the defaults it would set
+(0.5 thresholds) are the graph's own defaults anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+# Face-mesh landmark indices.
+UPPER_INNER_LIP, LOWER_INNER_LIP = 13, 14
+LEFT_MOUTH_CORNER, RIGHT_MOUTH_CORNER = 61, 291
+RIGHT_EYE_OUTER, LEFT_EYE_OUTER = 33, 263
+
+SHAPE_PAIRS = [(UPPER_INNER_LIP, LOWER_INNER_LIP), (LEFT_MOUTH_CORNER, RIGHT_MOUTH_CORNER),
+               (0, 17), (1, 152)]
+MIN_PAUSE_S = 0.25
+AUDIO_RATE = 16000
+HOP_S = 0.01  # VAD frame hop
+
+
+# --------------------------------------------------------------------------- video
+
+
+def _face_mesh():
+    from mediapipe.python.solution_base import SolutionBase
+    from mediapipe.python.solutions import face_mesh
+
+    return SolutionBase(
+        binary_graph_path=face_mesh._BINARYPB_FILE_PATH,
+        side_inputs={"num_faces": 1, "with_attention": True, "use_prev_landmarks": False},
+        outputs=["multi_face_landmarks"],
+    )
+
+
+def _landmarks(mesh, rgb: np.ndarray) -> np.ndarray | None:
+    out = mesh.process({"image": np.ascontiguousarray(rgb)}).multi_face_landmarks
+    if not out:
+        return None
+    h, w = rgb.shape[:2]
+    return np.array([(p.x * w, p.y * h) for p in out[0].landmark], dtype=np.float64)
+
+
+def _track_in_crop(mesh, rgb, box, grow, size):
+    import cv2
+
+    h, w = rgb.shape[:2]
+    cx, cy, half = box
+    half *= grow
+    x0, y0 = int(max(cx - half, 0)), int(max(cy - half, 0))
+    x1, y1 = int(min(cx + half, w)), int(min(cy + half, h))
+    if x1 - x0 < 16 or y1 - y0 < 16:
+        return None
+    crop = cv2.resize(rgb[y0:y1, x0:x1], (size, size), interpolation=cv2.INTER_AREA)
+    pts = _landmarks(mesh, crop)
+    return None if pts is None else pts * [(x1 - x0) / size, (y1 - y0) / size] + [x0, y0]
+
+
+def mouth_track(video_path, every: int = 1, size: int = 256, work_height: int = 960):
+    """Per-frame inner-lip aperture of the (single) face in a video: (times, aperture)."""
+    times, shapes = mouth_shapes(video_path, every, size, work_height)
+    return times, shapes[:, 0]
+
+
+def mouth_shapes(video_path, every: int = 1, size: int = 256, work_height: int = 960):
+    """Per-frame mouth measures of the (single) face in a video, each / eye-corner distance.
+
+    Columns: inner-lip gap (13-14), mouth width (61-291), outer-lip gap (0-17),
+    nose-to-chin (1-152, the jaw).
+
+    Frames are decoded at `work_height` rows (aspect kept); the face is found once on the
+    whole frame, then tracked in a square crop around the last landmarks, resized to
+    `size` px. Aperture = inner-lip gap (13-14) / outer eye-corner distance (33-263);
+    NaN where no face is found. Returns (times in s, array [frames, 4]).
+    """
+    import av
+
+    mesh = _face_mesh()
+    times, aperture = [], []
+    box = None  # (cx, cy, half) in work-frame pixels
+    with av.open(str(video_path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        scale = work_height / stream.codec_context.height
+        width = round(stream.codec_context.width * scale / 2) * 2
+        for i, frame in enumerate(container.decode(stream)):
+            if i % every:
+                continue
+            t = float(frame.time) if frame.time is not None else i / float(stream.average_rate)
+            rgb = frame.to_ndarray(format="rgb24", width=width, height=work_height)
+            pts = None
+            if box is not None:  # the crop around the last face, then a wider one
+                for grow in (1.0, 2.0):
+                    pts = _track_in_crop(mesh, rgb, box, grow, size)
+                    if pts is not None:
+                        break
+            if pts is None:  # (re)detect on the whole frame
+                pts = _landmarks(mesh, rgb)
+            if pts is None:
+                times.append(t)
+                aperture.append([np.nan] * len(SHAPE_PAIRS))
+                continue
+            lo, hi = pts.min(axis=0), pts.max(axis=0)
+            box = ((lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, 0.8 * max(hi - lo))
+            eye = np.linalg.norm(pts[RIGHT_EYE_OUTER] - pts[LEFT_EYE_OUTER])
+            times.append(t)
+            aperture.append([np.linalg.norm(pts[i] - pts[j]) / eye for i, j in SHAPE_PAIRS])
+    return np.asarray(times), np.asarray(aperture)
+
+
+# --------------------------------------------------------------------------- audio
+
+
+def load_audio(path, rate: int = AUDIO_RATE) -> np.ndarray:
+    """Mono float32 samples at `rate` Hz from any audio or video file (PyAV)."""
+    import av
+
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+    chunks = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(audio=0):
+            for out in resampler.resample(frame):
+                chunks.append(out.to_ndarray().reshape(-1))
+        for out in resampler.resample(None):
+            chunks.append(out.to_ndarray().reshape(-1))
+    return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
+
+
+def fit_length(samples: np.ndarray, seconds: float, rate: int = AUDIO_RATE) -> np.ndarray:
+    """Trim or zero-pad to `seconds` (to set other speech against a video)."""
+    n = round(seconds * rate)
+    return samples[:n] if len(samples) >= n else np.pad(samples, (0, n - len(samples)))
+
+
+def speech_band_db(samples: np.ndarray, rate: int = AUDIO_RATE, hop_s: float = HOP_S) -> np.ndarray:
+    """Per-hop energy (dB) in the 250-4000 Hz speech band, 25 ms Hann windows."""
+    hop, win = int(rate * hop_s), int(rate * 0.025)
+    n = max(1 + (len(samples) - win) // hop, 0)
+    if n == 0:
+        return np.zeros(0)
+    idx = np.arange(win)[None, :] + hop * np.arange(n)[:, None]
+    spec = np.abs(np.fft.rfft(samples[idx] * np.hanning(win), axis=1)) ** 2
+    freqs = np.fft.rfftfreq(win, 1 / rate)
+    band = spec[:, (freqs >= 250) & (freqs <= 4000)].sum(axis=1)
+    return 10 * np.log10(band + 1e-10)
+
+
+@dataclass
+class Activity:
+    """Speech activity of an audio track on a `hop_s` grid."""
+
+    speech: np.ndarray  # bool per hop, True = speech
+    energy_db: np.ndarray
+    hop_s: float = HOP_S
+    pauses: list[tuple[float, float]] = field(default_factory=list)  # >= MIN_PAUSE_S
+
+    @property
+    def duration(self) -> float:
+        return len(self.speech) * self.hop_s
+
+    def speech_intervals(self) -> list[tuple[float, float]]:
+        return _runs(self.speech, self.hop_s)
+
+
+def _runs(mask: np.ndarray, hop_s: float) -> list[tuple[float, float]]:
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return [(s * hop_s, e * hop_s) for s, e in zip(starts, ends, strict=True)]
+
+
+def speech_activity(samples_or_path, rate: int = AUDIO_RATE, min_pause_s: float = MIN_PAUSE_S,
+                    min_speech_s: float = 0.08) -> Activity:
+    """Energy VAD with hysteresis; silences shorter than `min_pause_s` count as speech.
+
+    Thresholds adapt to the track: noise floor = 10th percentile of band energy,
+    speech level = 90th; enter speech above floor + 45% of the range (at least 9 dB),
+    leave below floor + 30% (at least 6 dB).
+    """
+    samples = load_audio(samples_or_path, rate) if isinstance(samples_or_path, (str, Path)) \
+        else np.asarray(samples_or_path, dtype=np.float32)
+    db = speech_band_db(samples, rate)
+    db_s = np.convolve(db, np.ones(3) / 3, mode="same") if len(db) >= 3 else db
+    floor, loud = np.percentile(db_s, 10), np.percentile(db_s, 90)
+    span = loud - floor
+    on, off = floor + max(0.45 * span, 9.0), floor + max(0.30 * span, 6.0)
+    speech = np.zeros(len(db_s), bool)
+    state = False
+    for i, v in enumerate(db_s):
+        state = v > on if not state else v > off
+        speech[i] = state
+    # drop blips, then fill short gaps (the pause rule)
+    for s, e in _runs(speech, HOP_S):
+        if e - s < min_speech_s:
+            speech[round(s / HOP_S):round(e / HOP_S)] = False
+    pauses = []
+    for s, e in _runs(~speech, HOP_S):
+        if e - s < min_pause_s:
+            speech[round(s / HOP_S):round(e / HOP_S)] = True
+        else:
+            pauses.append((s, e))
+    return Activity(speech=speech, energy_db=db, pauses=pauses)
+
+
+# --------------------------------------------------------------------------- score
+
+
+def _fill_nan(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, float).copy()
+    ok = np.isfinite(x)
+    if not ok.any():
+        return np.zeros_like(x)
+    x[~ok] = np.interp(np.flatnonzero(~ok), np.flatnonzero(ok), x[ok])
+    return x
+
+
+def mouth_activity(shapes: np.ndarray, fps: float, window_s: float = 0.12) -> np.ndarray:
+    """Per-frame mouth motion: summed |rate of change| of the mouth measures, per 100 ms,
+    averaged over a short window.
+
+    Motion, not opening: on real footage people often rest with the lips apart (a smile
+    shows teeth, a breath opens the mouth), so "lips closed in pauses" fails on real
+    talkers, while "lips still in pauses, moving in speech" holds.
+    """
+    x = np.asarray(shapes, float)
+    x = x[:, None] if x.ndim == 1 else x
+    x = np.column_stack([_fill_nan(c) for c in x.T])
+    motion = (np.abs(np.gradient(x, axis=0)) * fps * 0.1).sum(axis=1)
+    k = max(round(window_s * fps), 1)
+    return np.convolve(motion, np.ones(k) / k, mode="same")
+
+
+def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
+    """ROC AUC (Mann-Whitney), ties count half."""
+    if len(pos) == 0 or len(neg) == 0:
+        return float("nan")
+    allv = np.concatenate([pos, neg])
+    order = allv.argsort(kind="mergesort")
+    ranks = np.empty(len(allv))
+    sorted_v = allv[order]
+    # average ranks for ties
+    _, first, counts = np.unique(sorted_v, return_index=True, return_counts=True)
+    avg = first + (counts - 1) / 2.0 + 1
+    ranks[order] = np.repeat(avg, counts)
+    r_pos = ranks[: len(pos)].sum()
+    return float((r_pos - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+
+
+def _labels_on(times: np.ndarray, act: Activity, shift_s: float = 0.0, guard_s: float = 0.08):
+    """Per video frame: 1 speech, 0 pause, -1 ignore (within guard_s of a boundary / off the end).
+
+    `shift_s` reads the activity circularly shifted (for the null distribution)."""
+    n = len(act.speech)
+    idx = np.round(((times - shift_s) % act.duration) / act.hop_s).astype(int) % n
+    lab = act.speech[idx].astype(int)
+    g = round(guard_s / act.hop_s)
+    if g:
+        change = np.flatnonzero(np.diff(act.speech.astype(np.int8)) != 0)
+        near = np.zeros(n, bool)
+        for c in change:
+            near[max(c - g, 0): c + g + 1] = True
+        lab[near[idx]] = -1
+    lab[(times < 0) | (times >= act.duration)] = -1
+    return lab
+
+
+@dataclass
+class SyncScore:
+    auc: float  # mouth activity separating speech from pause frames, at zero offset
+    null_mean: float  # AUC under circular shifts of the audio by >= 1 s
+    null_std: float
+    z: float  # (auc - null_mean) / null_std
+    best_lag_s: float  # lag of the best-matching AUC within +-max_lag_s (+ = mouth lags audio)
+    speech_motion: float  # median summed |d shape| per 100 ms in speech frames (frozen = 0)
+    pause_frames: int
+    speech_frames: int
+    passed: bool
+    reason: str
+
+    def row(self) -> str:
+        return (f"AUC {self.auc:.3f}  null {self.null_mean:.3f}+-{self.null_std:.3f}  z {self.z:+.2f}  "
+                f"lag {self.best_lag_s:+.2f}s  motion {self.speech_motion:.4f}  "
+                f"frames s/p {self.speech_frames}/{self.pause_frames}  {'PASS' if self.passed else 'FAIL'}")
+
+
+def sync_score(times: np.ndarray, shapes: np.ndarray, act: Activity, *,
+               min_auc: float = 0.63, min_z: float = 1.2, max_lag_s: float = 0.3,
+               min_motion: float = 0.002, null_min_shift_s: float = 1.0) -> SyncScore:
+    """Does the mouth open and move through the audio's speech and rest through its pauses?
+
+    `shapes`: from `mouth_shapes` (or a 1-D aperture from `mouth_track`).
+    Pass needs all of: AUC >= min_auc; z >= min_z against circular shifts of the audio
+    by at least `null_min_shift_s` (so a mouth that merely moves a lot does not pass);
+    the best lag within +-max_lag_s of 0; lips actually moving in speech.
+    """
+    times = np.asarray(times, float)
+    fps = 1.0 / np.median(np.diff(times)) if len(times) > 1 else 25.0
+    shapes = np.asarray(shapes, float)
+    valid = np.isfinite(shapes if shapes.ndim == 1 else shapes.sum(axis=1))
+    score = mouth_activity(shapes, fps)
+    motion = mouth_activity(shapes, fps, window_s=0)
+
+    def auc_at(shift):
+        lab = _labels_on(times, act, shift)
+        keep = valid & (lab >= 0)
+        return _auc(score[keep & (lab == 1)], score[keep & (lab == 0)])
+
+    lab0 = _labels_on(times, act)
+    keep0 = valid & (lab0 >= 0)
+    n_speech, n_pause = int((keep0 & (lab0 == 1)).sum()), int((keep0 & (lab0 == 0)).sum())
+    auc = auc_at(0.0)
+    step = 1.0 / fps
+    shifts = np.arange(null_min_shift_s, act.duration - null_min_shift_s + 1e-9, step)
+    null = np.array([auc_at(s) for s in shifts])
+    null = null[np.isfinite(null)]
+    null_mean = float(null.mean()) if len(null) else float("nan")
+    null_std = float(max(null.std(), 0.02)) if len(null) else float("nan")
+    z = (auc - null_mean) / null_std if len(null) else float("nan")
+    lags = np.arange(-max_lag_s - 0.3, max_lag_s + 0.3 + 1e-9, step)
+    lag_auc = np.array([auc_at(lag) for lag in lags])
+    best_lag = float(lags[np.nanargmax(lag_auc)]) if np.isfinite(lag_auc).any() else float("nan")
+    speech_motion = float(np.median(motion[keep0 & (lab0 == 1)])) if n_speech else 0.0
+
+    reasons = []
+    if n_pause < 5 or n_speech < 5:
+        reasons.append(f"too few pause/speech frames ({n_pause}/{n_speech})")
+    if not auc >= min_auc:
+        reasons.append(f"AUC {auc:.3f} < {min_auc}")
+    if not z >= min_z:
+        reasons.append(f"z {z:.2f} < {min_z}")
+    if not abs(best_lag) <= max_lag_s:
+        reasons.append(f"best lag {best_lag:+.2f}s beyond +-{max_lag_s}s")
+    if not speech_motion >= min_motion:
+        reasons.append(f"lips still in speech ({speech_motion:.4f} < {min_motion})")
+    return SyncScore(auc, null_mean, null_std, z, best_lag, speech_motion, n_pause, n_speech,
+                     not reasons, "; ".join(reasons) or "ok")
+
+
+def aperture_energy_r(times: np.ndarray, aperture: np.ndarray, act: Activity) -> float:
+    """Raw Pearson r between aperture and the audio's band energy (for reference only)."""
+    idx = np.clip(np.round(times / act.hop_s).astype(int), 0, len(act.energy_db) - 1)
+    e = act.energy_db[idx]
+    ok = np.isfinite(aperture)
+    return float(np.corrcoef(aperture[ok], e[ok])[0, 1])
