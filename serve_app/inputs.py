@@ -15,6 +15,7 @@ from typing import Any
 from serve_app.errors import InputTooLarge, InputUnreachable, ReelserveError
 from serve_app.fetch import fetch_to_file
 from serve_app.media import MediaRef, probe
+from serve_app.schemas import MediaInfo
 from serve_app.settings import Settings
 from serve_app.storage import Storage, key_owner, owner_key
 
@@ -24,6 +25,12 @@ def media_fields(request: dict[str, Any]) -> dict[str, str]:
         name: url for name, url in request.items()
         if name.endswith("_url") and name != "webhook_url" and url
     }
+
+
+def probe_stored(storage: Storage, key: str) -> MediaInfo:
+    """Probe a stored object; with S3 this downloads it, so it runs in a thread."""
+    with storage.local_copy(key) as path:
+        return probe(path)
 
 
 async def ingest(
@@ -36,8 +43,7 @@ async def ingest(
     if key is not None:
         if key_owner(key) != owner_id:
             raise InputUnreachable(f"{field}: no such file", {"field": field})
-        with storage.local_copy(key) as path:
-            media = await asyncio.to_thread(probe, path)
+        media = await asyncio.to_thread(probe_stored, storage, key)
     else:
         with tempfile.TemporaryDirectory(prefix="reelserve-in-") as tmp:
             path = Path(tmp) / field

@@ -244,6 +244,16 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def portrait(media: Path) -> Path:
+    """skimage's astronaut photo as a PNG portrait."""
+    from skimage.data import astronaut
+    from skimage.io import imsave
+
+    imsave(media / "portrait.png", astronaut())
+    return media / "portrait.png"
+
+
+@pytest.fixture(scope="session")
 def media_host(media: Path) -> Iterator[MediaHost]:
     host = MediaHost(media)
     yield host

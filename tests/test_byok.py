@@ -41,7 +41,7 @@ def test_a_request_needing_a_key_the_owner_lacks_is_refused_at_once(make_owner) 
 
 
 def test_an_avatar_spoken_by_elevenlabs_uses_the_owners_key_and_never_stores_it(
-    make_owner, service: Service, elevenlabs, media, tmp_path
+    make_owner, service: Service, elevenlabs, portrait, tmp_path
 ) -> None:
     from tests.conftest import ELEVENLABS_KEY, wait_for
     from tests.elevenlabs_server import RACHEL
@@ -53,12 +53,8 @@ def test_an_avatar_spoken_by_elevenlabs_uses_the_owners_key_and_never_stores_it(
     voices = {v["id"] for v in gina.api.get("/v1/voices").json()["data"]}
     assert f"elevenlabs:{RACHEL}" in voices, "the owner's ElevenLabs voices are listed"
 
-    from skimage.data import astronaut
-    from skimage.io import imsave
-
-    imsave(tmp_path / "face.png", astronaut())
     job_id = gina.api.post("/v1/video/avatar", json={
-        "image_url": upload(gina, tmp_path / "face.png"), "text": "Good morning, and welcome.",
+        "image_url": upload(gina, portrait), "text": "Good morning, and welcome.",
         "voice_id": f"elevenlabs:{RACHEL}", "tts_provider": "elevenlabs"}).json()["id"]
     job = wait_for(gina, job_id)
     assert job["status"] == "completed", job

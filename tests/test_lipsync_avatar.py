@@ -8,19 +8,9 @@ from __future__ import annotations
 
 import av
 import httpx
-import pytest
 
 from tests.conftest import Owner, wait_for
 from tests.media import speech
-
-
-@pytest.fixture(scope="module")
-def portrait(media) -> str:
-    from skimage.data import astronaut
-    from skimage.io import imsave
-
-    imsave(media / "portrait.png", astronaut())
-    return "portrait.png"
 
 
 def upload(owner: Owner, path) -> str:
@@ -57,7 +47,7 @@ def test_avatar_from_text_speaks_it_with_the_chosen_voice(
     alice: Owner, media, portrait, tmp_path
 ) -> None:
     job_id = alice.api.post("/v1/video/avatar", json={
-        "image_url": upload(alice, media / portrait),
+        "image_url": upload(alice, portrait),
         "text": "Welcome to the video service. Today we test speech recognition.",
         "voice_id": "piper:en_US-joe-medium"}).json()["id"]
     job = wait_for(alice, job_id)
@@ -72,7 +62,7 @@ def test_avatar_from_text_speaks_it_with_the_chosen_voice(
 
 def test_avatar_with_an_unknown_voice_fails_clearly(alice: Owner, media, portrait) -> None:
     job_id = alice.api.post("/v1/video/avatar", json={
-        "image_url": upload(alice, media / portrait), "text": "Hello there.",
+        "image_url": upload(alice, portrait), "text": "Hello there.",
         "voice_id": "piper:nobody"}).json()["id"]
     job = wait_for(alice, job_id)
     assert job["status"] == "failed" and job["error"]["code"] == "voice_not_found"
@@ -80,7 +70,7 @@ def test_avatar_with_an_unknown_voice_fails_clearly(alice: Owner, media, portrai
 
 def test_avatar_translates_the_text_before_speaking_it(alice: Owner, media, portrait) -> None:
     job_id = alice.api.post("/v1/video/avatar", json={
-        "image_url": upload(alice, media / portrait),
+        "image_url": upload(alice, portrait),
         "text": "Please send the weekly report before Friday.",
         "voice_id": "kokoro:jf_alpha", "target_language": "pt-BR"}).json()["id"]
     job = wait_for(alice, job_id)

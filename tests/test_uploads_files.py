@@ -30,12 +30,8 @@ def test_upload_reports_what_probing_found(alice: Owner, media) -> None:
     assert downloaded.content == (media / "sentence.mp4").read_bytes()
 
 
-def test_an_image_upload_is_recognised_as_an_image(alice: Owner, tmp_path) -> None:
-    from skimage.data import astronaut
-    from skimage.io import imsave
-
-    imsave(tmp_path / "face.png", astronaut())
-    upload = post_file(alice, "face.bin", (tmp_path / "face.png").read_bytes()).json()
+def test_an_image_upload_is_recognised_as_an_image(alice: Owner, portrait) -> None:
+    upload = post_file(alice, "face.bin", portrait.read_bytes()).json()
     assert upload["media"]["is_image"] and not upload["media"]["has_video"]
     assert (upload["media"]["width"], upload["media"]["height"]) == (512, 512)
 

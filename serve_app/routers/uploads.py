@@ -39,7 +39,7 @@ async def upload(file: UploadFile, owner: OwnerDep, services: ServicesDep) -> Up
                 size += len(chunk)
                 if size > limit:
                     raise PayloadTooLarge(f"uploads are limited to {limit} bytes")
-                out.write(chunk)
+                await asyncio.to_thread(out.write, chunk)  # never block the ingress loop
         media = await asyncio.to_thread(probe, path)
         upload_id = f"up_{ULID()}"
         filename = safe_name(file.filename)
