@@ -18,7 +18,8 @@ from PIL import Image
 from skimage.data import astronaut
 
 from deployments.base import Call, LocalMedia, Unavailable
-from deployments.cog_predictor import KNOWN_ENGINES, CogPredictorEngine
+from deployments.cog_predictor import CogPredictorEngine
+from deployments.cog_presets import KNOWN_ENGINES
 from deployments.face import AnimateInput, LipsyncInput
 from serve_app.errors import ProviderError
 from serve_app.media import probe
