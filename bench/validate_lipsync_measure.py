@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.lipsync_measure import (
     aperture_energy_r,
     fit_length,
-    load_audio,
     mouth_shapes,
+    read_audio,
     speech_activity,
     sync_score,
 )
@@ -33,7 +33,7 @@ OTHER = ["talking_woman_en.mp4", "talking_man_en.mp4", "speech_en_1.wav", "speec
 
 
 def main() -> int:
-    audio = {name: load_audio(MEDIA / name) for name in OTHER}
+    audio = {name: read_audio(MEDIA / name) for name in OTHER}
     rows, ok = [], True
     for video in VIDEOS:
         t0 = time.perf_counter()

@@ -189,5 +189,8 @@ def _store_outputs(result: BaseModel, prefix: str | None) -> dict[str, Any]:
             assert prefix, "a method that writes files needs an output_prefix in its payload"
             key = f"{prefix}/{value.path.name}"
             storage.put_file(key, value.path, value.content_type)
-            data[name] = MediaRef(key=key, media=probe(value.path)).model_dump(mode="json")
+            if value.content_type.split("/")[0] in ("audio", "video", "image"):
+                data[name] = MediaRef(key=key, media=probe(value.path)).model_dump(mode="json")
+            else:  # subtitles and other documents: stored and linked, nothing to probe
+                data[name] = {"key": key, "media": None}
     return data

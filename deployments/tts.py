@@ -5,16 +5,23 @@ English (a native neural voice), Kokoro for Portuguese (neural, slight accent), 
 everything else. ElevenLabs is used only when asked for, with the caller's own key, which
 arrives with each call. Results carry word timings where the backend has them (espeak-ng,
 ElevenLabs).
+
+`synthesize_segments` speaks a dub: one clip per translated segment, each fitted into the time
+slot of the speech it replaces (deployments/speech_fit.py), on one track as long as the source.
 """
 
 from __future__ import annotations
 
 import wave
+from itertools import pairwise
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+import numpy as np
+from pydantic import BaseModel, Field, SecretStr, model_validator
 
 from deployments.base import Call, Engine, OutputFile, Unavailable
+from deployments.speech_fit import Clip, Placement, fit, place_words, read_wav, write_wav
 from deployments.voices.elevenlabs import ElevenLabsBackend
 from deployments.voices.espeak import EspeakBackend
 from deployments.voices.kokoro import KokoroBackend
@@ -36,15 +43,45 @@ class TtsConfig(BaseModel):
     elevenlabs_model_id: str = "eleven_multilingual_v2"
 
 
-class SynthesizeRequest(BaseModel):
-    text: str = Field(..., min_length=1, max_length=10_000)
+class VoiceRequest(BaseModel):
+    """Which voice speaks, the same way for every synthesis method (`TtsEngine.choose`)."""
+
     language: LanguageTag | None = Field(
         None, description="Default: the voice's own language, or en-US without a voice."
     )
     voice_id: str | None = None
     tts_provider: TtsProvider = "default"
-    speed: float = Field(1.0, ge=0.5, le=2.0)
     api_key: SecretStr | None = Field(None, description="The caller's key, for BYOK voices.")
+
+
+class SynthesizeRequest(VoiceRequest):
+    text: str = Field(..., min_length=1, max_length=10_000)
+    speed: float = Field(1.0, ge=0.5, le=2.0)
+
+
+class TimedText(BaseModel):
+    """A segment to say, and the slot of the source (seconds) where its original was said."""
+
+    text: str = Field(..., max_length=10_000, description="Empty or blank: nothing is said.")
+    start: float = Field(..., ge=0)
+    end: float = Field(..., ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TimedText:
+        if self.end < self.start:
+            raise ValueError(f"segment ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
+class SynthesizeSegmentsRequest(VoiceRequest):
+    segments: list[TimedText] = Field(..., min_length=1)
+    total_duration_seconds: float = Field(..., gt=0, description="The source's length: the track's.")
+
+    @model_validator(mode="after")
+    def _sorted(self) -> SynthesizeSegmentsRequest:
+        if any(b.start < a.start for a, b in pairwise(self.segments)):
+            raise ValueError("segments must be sorted by start")
+        return self
 
 
 class VoicesRequest(BaseModel):
@@ -61,6 +98,13 @@ class Speech(BaseModel):
     words: list[Word] = Field(default_factory=list, description="Empty when the voice has none.")
 
 
+class FittedSpeech(Speech):
+    """One track as long as the source, each segment's speech fitted into its slot; `words` on
+    the track's timeline."""
+
+    placements: list[Placement] = Field(..., description="One per request segment, in order.")
+
+
 def speaks(voice: Voice, language: str) -> bool:
     """Whether `voice` lists `language`, or its base language (pt-BR -> pt)."""
     wanted = {language.lower(), language.split("-")[0].lower()}
@@ -69,7 +113,8 @@ def speaks(voice: Voice, language: str) -> bool:
 
 class TtsEngine(Engine):
     Config = TtsConfig
-    methods = {"synthesize": SynthesizeRequest, "voices": VoicesRequest}
+    methods = {"synthesize": SynthesizeRequest, "synthesize_segments": SynthesizeSegmentsRequest,
+               "voices": VoicesRequest}
     config: TtsConfig
 
     def load(self) -> None:
@@ -100,7 +145,7 @@ class TtsEngine(Engine):
         return VoiceList(data=[v for v in found
                                if request.language is None or speaks(v, request.language)])
 
-    def choose(self, request: SynthesizeRequest) -> Voice:
+    def choose(self, request: VoiceRequest) -> Voice:
         if request.tts_provider == "elevenlabs" or (request.voice_id or "").startswith("elevenlabs:"):
             return self.choose_byok(request)
         if request.voice_id:
@@ -122,7 +167,7 @@ class TtsEngine(Engine):
         why = self.missing.get(request.tts_provider, "no loaded voice speaks it")
         raise VoiceNotFound(f"no {request.tts_provider} voice for {language}: {why}")
 
-    def choose_byok(self, request: SynthesizeRequest) -> Voice:
+    def choose_byok(self, request: VoiceRequest) -> Voice:
         """ElevenLabs voices live in the caller's account: the call itself checks the id."""
         if self.byok is None:
             raise ProviderUnavailable("the elevenlabs backend is not enabled in this deployment")
@@ -135,18 +180,50 @@ class TtsEngine(Engine):
 
     def synthesize(self, request: SynthesizeRequest, call: Call) -> Speech:
         voice = self.choose(request)
-        language = request.language or (voice.languages[0] if request.voice_id else "en-US")
-        name = voice.id.split(":", 1)[1]
+        language = spoken_language(request, voice)
         path = call.workdir / "speech.wav"
-        if voice.tts_provider == "elevenlabs":
-            assert self.byok is not None and request.api_key is not None
-            words = self.byok.speak(request.text, name, language, request.speed, path,
-                                    request.api_key.get_secret_value())
-        else:
-            words = self.backends[voice.tts_provider].speak(request.text, name, language,
-                                                            request.speed, path)
+        words = self.speak_clip(request, voice, language, request.text, request.speed, path)
         with wave.open(str(path)) as wav:
             duration = wav.getnframes() / wav.getframerate()
         return Speech(audio=OutputFile(path=path, content_type="audio/wav"),
                       duration_seconds=round(duration, 3), voice_id=voice.id,
                       tts_provider=voice.tts_provider, language=language, words=words)
+
+    def synthesize_segments(self, request: SynthesizeSegmentsRequest, call: Call) -> FittedSpeech:
+        """Say each segment with one voice, then fit every clip into its slot on one track."""
+        voice = self.choose(request)
+        language = spoken_language(request, voice)
+        clips, said = [], []
+        for i, segment in enumerate(request.segments):
+            samples, rate, words = np.zeros(0, np.float32), 0, []
+            if segment.text.strip():
+                path = call.workdir / f"segment-{i:05d}.wav"
+                words = self.speak_clip(request, voice, language, segment.text, 1.0, path)
+                samples, rate = read_wav(path)
+            clips.append(Clip(samples, rate, segment.start, segment.end))
+            said.append(words)
+            call.report((i + 1) / (len(request.segments) + 1))
+        fitted = fit(clips, request.total_duration_seconds)
+        path = write_wav(call.workdir / "speech.wav", fitted.track, fitted.rate)
+        call.report(1.0)
+        return FittedSpeech(
+            audio=OutputFile(path=path, content_type="audio/wav"),
+            duration_seconds=len(fitted.track) / fitted.rate, voice_id=voice.id,
+            tts_provider=voice.tts_provider, language=language, placements=fitted.placements,
+            words=[w for clip_words, placement in zip(said, fitted.placements, strict=True)
+                   for w in place_words(clip_words, placement)])
+
+    def speak_clip(self, request: VoiceRequest, voice: Voice, language: str, text: str, speed: float,
+              path: Path) -> list[Word]:
+        """Say `text` in `voice` into the WAV file `path`; word timings from the clip's start."""
+        name = voice.id.split(":", 1)[1]
+        if voice.tts_provider == "elevenlabs":
+            assert self.byok is not None and request.api_key is not None
+            return self.byok.speak(text, name, language, speed, path,
+                                   request.api_key.get_secret_value())
+        return self.backends[voice.tts_provider].speak(text, name, language, speed, path)
+
+
+def spoken_language(request: VoiceRequest, voice: Voice) -> str:
+    """The language asked for; else the chosen voice's own, or en-US when none was named."""
+    return request.language or (voice.languages[0] if request.voice_id else "en-US")

@@ -2,6 +2,7 @@
 
     text --translator.translate (with target_language)--> text
     text --tts.synthesize--> speech (+ word timings)
+    or: speech --asr.transcribe (when configured)--> word timings
     image + speech --animator.animate--> video
 """
 
@@ -20,6 +21,7 @@ class AvatarGraph(Graph):
         "animator": "animates a portrait to speak given audio",
         "tts": "speech from text",
         "translator": "translates text before it is spoken",
+        "asr": "word timings of given speech (optional)",
     }
 
     @classmethod
@@ -72,9 +74,10 @@ class AvatarGraph(Graph):
             words = speech["words"]
             result["voice_id"] = speech["voice_id"]
         else:
-            audio = inputs["audio_url"].model_dump(mode="json")
             if not inputs["audio_url"].media.has_audio:
                 raise UnsupportedMedia("audio_url has no audio stream")
+            audio = inputs["audio_url"].model_dump(mode="json")
+            words = await self.word_timings(inputs["audio_url"], ctx, span=(0.02, 0.1))
         rendered = await self.call(
             "animator", "animate",
             {"image": image.model_dump(mode="json"), "audio": audio, "words": words},

@@ -15,8 +15,11 @@ from pydantic import BaseModel
 from ray.serve.exceptions import BackPressureError
 from ray.serve.handle import DeploymentHandle
 
-from serve_app.errors import error_from_dict
+from serve_app.errors import ProviderUnavailable, error_from_dict
 from serve_app.media import MediaRef
+
+MIN_WORD_PROBABILITY = 0.5
+"""Words heard less surely than this are not used to place lip closures."""
 
 
 class JobContext(Protocol):
@@ -28,6 +31,12 @@ class JobContext(Protocol):
 
     async def provider_key(self, provider: str) -> str:
         """The job owner's own key for a commercial engine; pass it only to that engine."""
+
+    checkpoints: dict[str, Any]
+    """Outputs of the stages an earlier attempt of this job finished."""
+
+    async def checkpoint(self, stage: str, output: Any) -> None:
+        """Keep a finished stage's output, so a retried attempt resumes after it."""
 
 
 class Graph:
@@ -83,6 +92,29 @@ class Graph:
                 delay = min(delay * 2, 10.0)
         await report(1.0)
         return result
+
+    async def stage(self, ctx: JobContext, name: str,
+                    run: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+        """A stage's output: kept from an earlier attempt of the job, or run now and kept."""
+        if name not in ctx.checkpoints:
+            await ctx.checkpoint(name, await run())
+        return ctx.checkpoints[name]
+
+    async def word_timings(self, audio: MediaRef, ctx: JobContext, span: tuple[float, float]) -> list[dict]:
+        """The words of `audio` with their timings, from the optional `asr` engine (else none).
+
+        Face engines close the lips where words start with p, b or m; without timings they work
+        from the sound alone, so an absent or unavailable `asr` is not an error.
+        """
+        if "asr" not in self.engines:
+            return []
+        try:
+            transcript = await self.call("asr", "transcribe", {"audio": audio.model_dump(mode="json")},
+                                         ctx, stage="word timings", span=span)
+        except ProviderUnavailable:
+            return []
+        return [w for segment in transcript["segments"] for w in segment.get("words", [])
+                if w["probability"] >= MIN_WORD_PROBABILITY]
 
     async def _stream(
         self, role: str, method: str, payload: dict[str, Any],

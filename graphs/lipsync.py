@@ -1,6 +1,10 @@
 """Lipsync: a video and new speech -> the video with its mouth following the speech.
 
-    video + audio --lipsync.lipsync--> video
+    audio --asr.transcribe (when configured)--> word timings
+    video + audio + words --lipsync.lipsync--> video
+
+Word timings (from an `asr` engine, when one is configured) let the engine close the lips where
+words start with p, b or m.
 """
 
 from __future__ import annotations
@@ -14,7 +18,10 @@ from serve_app.schemas import LipsyncRequest
 
 
 class LipsyncGraph(Graph):
-    roles = {"lipsync": "re-renders the mouth of a video to follow new speech"}
+    roles = {
+        "lipsync": "re-renders the mouth of a video to follow new speech",
+        "asr": "word timings of the new speech (optional)",
+    }
 
     @classmethod
     def required_roles(cls, request: LipsyncRequest) -> dict[str, str]:
@@ -28,9 +35,11 @@ class LipsyncGraph(Graph):
             raise UnsupportedMedia("video_url has no video stream")
         if not audio.media.has_audio:
             raise UnsupportedMedia("audio_url has no audio stream")
+        words = await self.word_timings(audio, ctx, span=(0.02, 0.1))
         rendered = await self.call(
             "lipsync", "lipsync",
-            {"video": video.model_dump(mode="json"), "audio": audio.model_dump(mode="json")},
-            ctx, stage="lipsync", span=(0.05, 0.98),
+            {"video": video.model_dump(mode="json"), "audio": audio.model_dump(mode="json"),
+             "words": words},
+            ctx, stage="lipsync", span=(0.1, 0.98),
         )
         return {"video": rendered["video"]}

@@ -49,7 +49,8 @@ class AppArgs(BaseModel):
                     raise ValueError(f"{provider!r} is not a {job_type.value} provider")
                 roles = import_string(spec.graph).roles
                 for role, engine in spec.engines.items():
-                    if role not in roles:
+                    # "role/<provider>": the engine for one named provider of that role
+                    if role.split("/", 1)[0] not in roles:
                         raise ValueError(f"{spec.graph} has no role {role!r}")
                     if engine not in self.engines:
                         raise ValueError(f"{job_type.value}/{provider} uses unknown engine {engine!r}")

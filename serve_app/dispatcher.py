@@ -50,6 +50,11 @@ class RunningJob:
         self.provider_keys = provider_keys
         self.job_id = job.id
         self.owner_id = job.owner_id
+        self.checkpoints = dict(job.checkpoints)
+
+    async def checkpoint(self, stage: str, output: Any) -> None:
+        self.checkpoints[stage] = output
+        await self.store.checkpoint(self.job_id, stage, output)
 
     async def provider_key(self, provider: str) -> str:
         return await self.provider_keys.get(self.owner_id, provider)

@@ -82,7 +82,8 @@ class ProviderRegistry:
         for role, why in needed.items():
             engine = spec.engines.get(role)
             if engine is None:
-                return f"{why} needs a {role!r} engine ({graph.roles[role]}); none is configured"
+                return (f"{why} needs a {role!r} engine ({graph.roles[role.split('/', 1)[0]]}); "
+                        "none is configured")
             if not status[engine]["available"]:
                 return f"engine {engine!r}: {status[engine]['reason']}"
         if request is not None:
@@ -107,7 +108,10 @@ class ProviderRegistry:
             if reason is None:
                 return provider
             reasons[provider] = reason
-        summary = reasons[wanted] if wanted != "auto" else "no available provider can serve it"
+        # Name what stopped the configured providers (a language pair, a missing key...).
+        configured = [f"{p}: {r}" for p, r in reasons.items() if p in self.pipelines.get(job_type, {})]
+        summary = reasons[wanted] if wanted != "auto" else (
+            "; ".join(configured) or "no available provider can serve it")
         raise ProviderUnavailable(
             f"cannot {job_type.value} this request: {summary}", {"providers": reasons}
         )

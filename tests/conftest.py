@@ -170,11 +170,11 @@ def add_predictor_engines(app: dict, root: Path) -> None:
         "engine": "deployments.cog_predictor:CogPredictorEngine",
         "config": {"checkout_path": str(animator), "kind": "avatar",
                    "predictor": "predict.py:Predictor", "inputs": {"image": "face", "audio": "audio"}}}
-    args["pipelines"]["lipsync"] = {"video-retalking": {
-        "graph": "graphs.lipsync:LipsyncGraph", "engines": {"lipsync": "video-retalking"}}}
-    args["pipelines"]["avatar"] = {"v-express": {
+    args["pipelines"]["lipsync"]["video-retalking"] = {
+        "graph": "graphs.lipsync:LipsyncGraph", "engines": {"lipsync": "video-retalking"}}
+    args["pipelines"]["avatar"]["v-express"] = {
         "graph": "graphs.avatar:AvatarGraph",
-        "engines": {"animator": "v-express", "tts": "tts", "translator": "translator"}}}
+        "engines": {"animator": "v-express", "tts": "tts", "translator": "translator"}}
     for name in ("video-retalking", "v-express"):
         app["deployments"].append({"name": name, "ray_actor_options": {"num_cpus": 0.05}})
 
@@ -258,6 +258,14 @@ def media_host(media: Path) -> Iterator[MediaHost]:
     host = MediaHost(media)
     yield host
     host.close()
+
+
+def upload(owner: Owner, path: Path) -> dict:
+    """POST a local file to /v1/uploads; the Upload (its `url` is an input for jobs)."""
+    with open(path, "rb") as file:
+        response = owner.api.post("/v1/uploads", files={"file": (path.name, file)})
+    assert response.status_code == 201, response.text
+    return response.json()
 
 
 def wait_for(owner: Owner, job_id: str, timeout: float = 120) -> dict:

@@ -17,11 +17,8 @@ and (c) the lag at which the mouth-motion envelope best matches the speech envel
 `bench/validate_lipsync_measure.py` validates it on real footage (own audio passes,
 other speech and a frozen frame fail) and prints the figures.
 
-Face landmarks: MediaPipe face mesh (mediapipe==0.10.21, --no-deps, plus
-opencv-python-headless<5 and matplotlib for its import). The graph is built through
-`SolutionBase` without `calculator_params`, because mediapipe 0.10.21 reads
-`FieldDescriptor.label`, which protobuf >= 6 no longer has; the defaults it would set
-(0.5 thresholds) are the graph's own defaults anyway.
+Face landmarks: MediaPipe face mesh through `deployments.talking_face.tracking` (the same
+landmark model the face engines use; this pass is independent of how they render).
 """
 
 from __future__ import annotations
@@ -31,53 +28,16 @@ from pathlib import Path
 
 import numpy as np
 
-# Face-mesh landmark indices.
-UPPER_INNER_LIP, LOWER_INNER_LIP = 13, 14
-LEFT_MOUTH_CORNER, RIGHT_MOUTH_CORNER = 61, 291
-RIGHT_EYE_OUTER, LEFT_EYE_OUTER = 33, 263
+from deployments.talking_face.tracking import FaceTracker, eye_distance
+from deployments.talking_face.video_io import read_audio
 
-SHAPE_PAIRS = [(UPPER_INNER_LIP, LOWER_INNER_LIP), (LEFT_MOUTH_CORNER, RIGHT_MOUTH_CORNER),
-               (0, 17), (1, 152)]
+SHAPE_PAIRS = [(13, 14), (61, 291), (0, 17), (1, 152)]
 MIN_PAUSE_S = 0.25
 AUDIO_RATE = 16000
 HOP_S = 0.01  # VAD frame hop
 
 
 # --------------------------------------------------------------------------- video
-
-
-def _face_mesh():
-    from mediapipe.python.solution_base import SolutionBase
-    from mediapipe.python.solutions import face_mesh
-
-    return SolutionBase(
-        binary_graph_path=face_mesh._BINARYPB_FILE_PATH,
-        side_inputs={"num_faces": 1, "with_attention": True, "use_prev_landmarks": False},
-        outputs=["multi_face_landmarks"],
-    )
-
-
-def _landmarks(mesh, rgb: np.ndarray) -> np.ndarray | None:
-    out = mesh.process({"image": np.ascontiguousarray(rgb)}).multi_face_landmarks
-    if not out:
-        return None
-    h, w = rgb.shape[:2]
-    return np.array([(p.x * w, p.y * h) for p in out[0].landmark], dtype=np.float64)
-
-
-def _track_in_crop(mesh, rgb, box, grow, size):
-    import cv2
-
-    h, w = rgb.shape[:2]
-    cx, cy, half = box
-    half *= grow
-    x0, y0 = int(max(cx - half, 0)), int(max(cy - half, 0))
-    x1, y1 = int(min(cx + half, w)), int(min(cy + half, h))
-    if x1 - x0 < 16 or y1 - y0 < 16:
-        return None
-    crop = cv2.resize(rgb[y0:y1, x0:x1], (size, size), interpolation=cv2.INTER_AREA)
-    pts = _landmarks(mesh, crop)
-    return None if pts is None else pts * [(x1 - x0) / size, (y1 - y0) / size] + [x0, y0]
 
 
 def mouth_track(video_path, every: int = 1, size: int = 256, work_height: int = 960):
@@ -99,9 +59,8 @@ def mouth_shapes(video_path, every: int = 1, size: int = 256, work_height: int =
     """
     import av
 
-    mesh = _face_mesh()
+    tracker = FaceTracker(size)
     times, aperture = [], []
-    box = None  # (cx, cy, half) in work-frame pixels
     with av.open(str(video_path)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
@@ -111,43 +70,18 @@ def mouth_shapes(video_path, every: int = 1, size: int = 256, work_height: int =
             if i % every:
                 continue
             t = float(frame.time) if frame.time is not None else i / float(stream.average_rate)
-            rgb = frame.to_ndarray(format="rgb24", width=width, height=work_height)
-            pts = None
-            if box is not None:  # the crop around the last face, then a wider one
-                for grow in (1.0, 2.0):
-                    pts = _track_in_crop(mesh, rgb, box, grow, size)
-                    if pts is not None:
-                        break
-            if pts is None:  # (re)detect on the whole frame
-                pts = _landmarks(mesh, rgb)
-            if pts is None:
-                times.append(t)
-                aperture.append([np.nan] * len(SHAPE_PAIRS))
-                continue
-            lo, hi = pts.min(axis=0), pts.max(axis=0)
-            box = ((lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, 0.8 * max(hi - lo))
-            eye = np.linalg.norm(pts[RIGHT_EYE_OUTER] - pts[LEFT_EYE_OUTER])
+            pts = tracker(frame.to_ndarray(format="rgb24", width=width, height=work_height))
             times.append(t)
-            aperture.append([np.linalg.norm(pts[i] - pts[j]) / eye for i, j in SHAPE_PAIRS])
+            if pts is None:
+                aperture.append([np.nan] * len(SHAPE_PAIRS))
+            else:
+                eye = eye_distance(pts)
+                aperture.append([np.linalg.norm(pts[i] - pts[j]) / eye for i, j in SHAPE_PAIRS])
+    tracker.close()
     return np.asarray(times), np.asarray(aperture)
 
 
 # --------------------------------------------------------------------------- audio
-
-
-def load_audio(path, rate: int = AUDIO_RATE) -> np.ndarray:
-    """Mono float32 samples at `rate` Hz from any audio or video file (PyAV)."""
-    import av
-
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-    chunks = []
-    with av.open(str(path)) as container:
-        for frame in container.decode(audio=0):
-            for out in resampler.resample(frame):
-                chunks.append(out.to_ndarray().reshape(-1))
-        for out in resampler.resample(None):
-            chunks.append(out.to_ndarray().reshape(-1))
-    return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
 
 
 def fit_length(samples: np.ndarray, seconds: float, rate: int = AUDIO_RATE) -> np.ndarray:
@@ -200,7 +134,7 @@ def speech_activity(samples_or_path, rate: int = AUDIO_RATE, min_pause_s: float 
     speech level = 90th; enter speech above floor + 45% of the range (at least 9 dB),
     leave below floor + 30% (at least 6 dB).
     """
-    samples = load_audio(samples_or_path, rate) if isinstance(samples_or_path, (str, Path)) \
+    samples = read_audio(samples_or_path, rate) if isinstance(samples_or_path, (str, Path)) \
         else np.asarray(samples_or_path, dtype=np.float32)
     db = speech_band_db(samples, rate)
     db_s = np.convolve(db, np.ones(3) / 3, mode="same") if len(db) >= 3 else db
@@ -365,3 +299,33 @@ def aperture_energy_r(times: np.ndarray, aperture: np.ndarray, act: Activity) ->
     e = act.energy_db[idx]
     ok = np.isfinite(aperture)
     return float(np.corrcoef(aperture[ok], e[ok])[0, 1])
+
+
+def rest_in_pauses(times: np.ndarray, aperture: np.ndarray, act: Activity) -> float:
+    """Median inner-lip gap in the audio's pauses over that in its speech (closed lips: ~0).
+
+    For rendered talking heads only: real talkers often rest with the lips apart."""
+    lab = _labels_on(times, act)
+    ok = np.isfinite(aperture)
+    return float(np.median(aperture[ok & (lab == 0)]) / np.median(aperture[ok & (lab == 1)]))
+
+
+BILABIAL = ("p", "b", "m")
+
+
+def bilabial_closure(times: np.ndarray, aperture: np.ndarray, act: Activity, words: list[dict],
+                     window_s: float = 0.08) -> tuple[float, int]:
+    """(median over words starting with p/b/m of the smallest inner-lip gap within
+    +-window_s of the word's start / the median gap in speech, number of such words).
+
+    Lips press together to make p, b and m: near 0 when they do, ~1 when the mouth ignores it."""
+    lab = _labels_on(times, act)
+    ok = np.isfinite(aperture)
+    speech_gap = np.median(aperture[ok & (lab == 1)])
+    ratios = []
+    for word in words:
+        if word["word"].strip(" \"'.,!?").lower().startswith(BILABIAL):
+            near = ok & (np.abs(times - word["start"]) <= window_s)
+            if near.any():
+                ratios.append(aperture[near].min() / speech_gap)
+    return (float(np.median(ratios)) if ratios else float("nan")), len(ratios)

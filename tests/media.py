@@ -10,34 +10,27 @@ import av
 import numpy as np
 from skimage.data import astronaut
 
+from deployments.talking_face.video_io import read_audio
+
 
 def speech(text: str, path: Path, voice: str = "en-us", speed: int = 150) -> Path:
     subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), text], check=True)
     return path
 
 
-def read_audio(path: Path, rate: int = 16000) -> np.ndarray:
-    """Mono float32 samples at `rate`."""
-    with av.open(str(path)) as container:
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-        chunks = [
-            out.to_ndarray().reshape(-1)
-            for frame in container.decode(audio=0)
-            for out in resampler.resample(frame)
-        ]
-    return np.concatenate(chunks)
-
-
 def talking_video(path: Path, audio: Path | None, seconds: float | None = None,
-                  size: int = 256, fps: int = 25, repeat: int = 1) -> Path:
-    """The astronaut photo as an H.264 video carrying `audio` (AAC) repeated `repeat` times."""
+                  size: int | None = 256, fps: int = 25, repeat: int = 1,
+                  image: np.ndarray | None = None) -> Path:
+    """A still (the astronaut photo by default) as an H.264 video carrying `audio` (AAC)
+    repeated `repeat` times; `size` x `size`, or the still's own size when None."""
     samples = np.tile(read_audio(audio), repeat) if audio else None
     duration = seconds or (len(samples) / 16000 if samples is not None else 2.0)
-    image = np.ascontiguousarray(astronaut()[:, :, :3])
-    frame_image = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(size, size)
+    image = np.ascontiguousarray((astronaut() if image is None else image)[:, :, :3])
+    width, height = (size, size) if size else (image.shape[1], image.shape[0])
+    frame_image = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(width, height)
     with av.open(str(path), "w") as out:
         video = out.add_stream("libx264", rate=fps)
-        video.width, video.height, video.pix_fmt = size, size, "yuv420p"
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         if samples is not None:
             sound = out.add_stream("aac", rate=16000, layout="mono")
         for i in range(int(duration * fps)):

@@ -43,9 +43,9 @@ def test_a_request_needing_a_key_the_owner_lacks_is_refused_at_once(make_owner) 
 def test_an_avatar_spoken_by_elevenlabs_uses_the_owners_key_and_never_stores_it(
     make_owner, service: Service, elevenlabs, portrait, tmp_path
 ) -> None:
-    from tests.conftest import ELEVENLABS_KEY, wait_for
+    from tests.conftest import ELEVENLABS_KEY, upload, wait_for
     from tests.elevenlabs_server import RACHEL
-    from tests.test_lipsync_avatar import decode, upload
+    from tests.test_lipsync_avatar import decode
 
     gina: Owner = make_owner("gina")
     assert gina.api.put("/v1/account/provider-keys/elevenlabs",
@@ -54,7 +54,7 @@ def test_an_avatar_spoken_by_elevenlabs_uses_the_owners_key_and_never_stores_it(
     assert f"elevenlabs:{RACHEL}" in voices, "the owner's ElevenLabs voices are listed"
 
     job_id = gina.api.post("/v1/video/avatar", json={
-        "image_url": upload(gina, portrait), "text": "Good morning, and welcome.",
+        "image_url": upload(gina, portrait)["url"], "text": "Good morning, and welcome.",
         "voice_id": f"elevenlabs:{RACHEL}", "tts_provider": "elevenlabs"}).json()["id"]
     job = wait_for(gina, job_id)
     assert job["status"] == "completed", job

@@ -7,14 +7,7 @@ import threading
 
 import httpx
 
-from tests.conftest import Owner, Service, wait_for
-
-
-def upload(owner: Owner, path) -> dict:
-    with open(path, "rb") as file:
-        response = owner.api.post("/v1/uploads", files={"file": (path.name, file)})
-    assert response.status_code == 201, response.text
-    return response.json()
+from tests.conftest import Owner, Service, upload, wait_for
 
 
 def analyze(owner: Owner, url: str, **extra) -> dict:

@@ -9,13 +9,8 @@ from __future__ import annotations
 import av
 import httpx
 
-from tests.conftest import Owner, wait_for
+from tests.conftest import Owner, upload, wait_for
 from tests.media import speech
-
-
-def upload(owner: Owner, path) -> str:
-    with open(path, "rb") as file:
-        return owner.api.post("/v1/uploads", files={"file": (path.name, file)}).json()["url"]
 
 
 def decode(url: str, tmp_path) -> tuple[float, bool, tuple[int, int]]:
@@ -30,8 +25,8 @@ def decode(url: str, tmp_path) -> tuple[float, bool, tuple[int, int]]:
 def test_lipsync_renders_the_video_to_the_length_of_the_new_speech(alice: Owner, media, tmp_path) -> None:
     other = speech("Our train leaves the station at half past nine tonight.", media / "other.wav")
     job_id = alice.api.post("/v1/video/lipsync", json={
-        "video_url": upload(alice, media / "sentence.mp4"),
-        "audio_url": upload(alice, other)}).json()["id"]
+        "video_url": upload(alice, media / "sentence.mp4")["url"],
+        "audio_url": upload(alice, other)["url"]}).json()["id"]
     job = wait_for(alice, job_id)
     assert job["status"] == "completed", job
     assert job["provider"] == "video-retalking" and job["result"]["provider"] == "video-retalking"
@@ -47,7 +42,7 @@ def test_avatar_from_text_speaks_it_with_the_chosen_voice(
     alice: Owner, media, portrait, tmp_path
 ) -> None:
     job_id = alice.api.post("/v1/video/avatar", json={
-        "image_url": upload(alice, portrait),
+        "image_url": upload(alice, portrait)["url"],
         "text": "Welcome to the video service. Today we test speech recognition.",
         "voice_id": "piper:en_US-joe-medium"}).json()["id"]
     job = wait_for(alice, job_id)
@@ -62,7 +57,7 @@ def test_avatar_from_text_speaks_it_with_the_chosen_voice(
 
 def test_avatar_with_an_unknown_voice_fails_clearly(alice: Owner, media, portrait) -> None:
     job_id = alice.api.post("/v1/video/avatar", json={
-        "image_url": upload(alice, portrait), "text": "Hello there.",
+        "image_url": upload(alice, portrait)["url"], "text": "Hello there.",
         "voice_id": "piper:nobody"}).json()["id"]
     job = wait_for(alice, job_id)
     assert job["status"] == "failed" and job["error"]["code"] == "voice_not_found"
@@ -70,7 +65,7 @@ def test_avatar_with_an_unknown_voice_fails_clearly(alice: Owner, media, portrai
 
 def test_avatar_translates_the_text_before_speaking_it(alice: Owner, media, portrait) -> None:
     job_id = alice.api.post("/v1/video/avatar", json={
-        "image_url": upload(alice, portrait),
+        "image_url": upload(alice, portrait)["url"],
         "text": "Please send the weekly report before Friday.",
         "voice_id": "kokoro:jf_alpha", "target_language": "pt-BR"}).json()["id"]
     job = wait_for(alice, job_id)
@@ -89,8 +84,8 @@ def test_an_untranslatable_pair_is_refused_at_once_naming_it(alice: Owner) -> No
 
 def test_lipsync_with_audio_less_speech_fails_with_unsupported_media(alice: Owner, media) -> None:
     job_id = alice.api.post("/v1/video/lipsync", json={
-        "video_url": upload(alice, media / "sentence.mp4"),
-        "audio_url": upload(alice, media / "silent.mp4")}).json()["id"]
+        "video_url": upload(alice, media / "sentence.mp4")["url"],
+        "audio_url": upload(alice, media / "silent.mp4")["url"]}).json()["id"]
     job = wait_for(alice, job_id)
     assert job["status"] == "failed" and job["error"]["code"] == "unsupported_media"
     assert "audio_url" in job["error"]["message"]

@@ -24,7 +24,8 @@ def test_providers_list_every_engine_with_availability_and_reason(alice: Owner) 
     available = {(r["operation"], r["name"]) for r in rows if r["available"]}
     # the test app adds two predictor engines (conftest) to configs/local.yaml's CPU engines
     assert available == {("analyze", "reelserve"), ("lipsync", "video-retalking"),
-                         ("avatar", "v-express")}
+                         ("avatar", "v-express"), ("lipsync", "facemesh-lipsync"),
+                         ("avatar", "facemesh-avatar"), ("dub", "reelserve")}
     assert all(r["reason"] for r in rows if not r["available"])
     assert by_name[("lipsync", "sync-labs")]["kind"] == "byok"
     assert by_name[("avatar", "hallo3")]["kind"] == "self-hosted"

@@ -58,8 +58,10 @@ def test_espeak_word_timings_match_what_whisper_hears(
     assert all(a.end <= b.start for a, b in zip(speech.words, speech.words[1:], strict=False))
     heard = [w for s in hear(whisper, speech.audio.path, tmp_path).segments for w in s.words]
     assert len(heard) == len(speech.words)
-    for ours, theirs in zip(speech.words, heard, strict=True):
-        assert abs(ours.start - theirs.start) < 0.3, (ours, theirs)
+    # Whisper's own word alignment now and then collapses one word to a point far off (seen
+    # under load: "finance" at 2.32-2.32 s, spoken at 1.80 s), so allow one such word.
+    off = [abs(ours.start - theirs.start) for ours, theirs in zip(speech.words, heard, strict=True)]
+    assert sorted(off)[len(off) // 2] < 0.15 and sum(d >= 0.3 for d in off) <= 1, off
 
 
 def test_portuguese_defaults_to_kokoro_and_is_real_speech(tts: TtsEngine, tmp_path) -> None:

@@ -87,20 +87,23 @@ def test_malformed_json_is_a_422_not_a_500(alice: Owner) -> None:
     assert response.json()["error"]["code"] == "invalid_request"
 
 
-@pytest.mark.parametrize(("operation", "provider"), [
-    ("generate", "auto"), ("dub", "auto"), ("lipsync", "latentsync"), ("avatar", "hallo3")])
+@pytest.mark.parametrize(("operation", "provider", "extra"), [
+    ("generate", "auto", {}), ("dub", "auto", {"lipsync_provider": "latentsync"}),
+    ("lipsync", "latentsync", {}), ("avatar", "hallo3", {})])
 def test_requests_no_available_engine_can_serve_are_refused_at_once(
-    alice: Owner, operation: str, provider: str
+    alice: Owner, operation: str, provider: str, extra: dict
 ) -> None:
     response = alice.api.post(f"/v1/video/{operation}",
-                              json={**VALID[operation], "provider": provider})
+                              json={**VALID[operation], "provider": provider, **extra})
     assert response.status_code == 409, response.text
     error = response.json()["error"]
     assert error["code"] == "provider_unavailable"
     assert error["details"]["providers"], "each candidate's reason is named"
     assert all(reason for reason in error["details"]["providers"].values())
     listed = alice.api.get("/v1/video", params={"type": operation, "limit": 100}).json()["data"]
-    assert all(job["input"]["provider"] != provider for job in listed), "refused: no job left"
+    refused = {**VALID[operation], "provider": provider, **extra}
+    assert all(any(job["input"].get(k) != v for k, v in refused.items()) for job in listed), \
+        "refused: no job left"
 
 
 def test_pinned_unavailable_provider_names_its_reason(alice: Owner) -> None:

@@ -1,0 +1,176 @@
+"""Face landmarks for the talking-face engines: MediaPipe face mesh (mediapipe==0.10.21).
+
+The mesh is built through `SolutionBase` without `calculator_params`: mediapipe 0.10.21 reads
+`FieldDescriptor.label`, which protobuf >= 6 no longer has, and the defaults it would set
+(0.5 thresholds) are the graph's own defaults anyway.
+
+A face is found once on the whole frame, then tracked in a square crop around the last
+landmarks (faster and steadier than a full-frame pass). A video's track is smoothed offline
+over time, which the engines can afford because they see the whole clip before rendering:
+no jitter, no lag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import cv2
+import numpy as np
+
+from deployments.base import Unavailable
+
+CROP_SIZE = 256
+# Landmark indices (MediaPipe face mesh, 478 points with attention).
+UPPER_INNER_LIP = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308]
+LOWER_INNER_LIP = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308]
+UPPER_OUTER_LIP = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291]
+LOWER_OUTER_LIP = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291]
+MOUTH_CORNERS = (61, 291)
+NOSE_TIP, CHIN = 1, 152
+RIGHT_EYE_OUTER, LEFT_EYE_OUTER = 33, 263
+# Each eye: outer corner, upper lid (outer -> inner), inner corner, lower lid (outer -> inner).
+EYES = [
+    (33, [246, 161, 160, 159, 158, 157, 173], 133, [7, 163, 144, 145, 153, 154, 155]),
+    (263, [466, 388, 387, 386, 385, 384, 398], 362, [249, 390, 373, 374, 380, 381, 382]),
+]
+EYEBROWS = [[70, 63, 105, 66, 107], [300, 293, 334, 296, 336]]
+
+
+def face_mesh():
+    """A MediaPipe face-mesh graph for one face with refined (attention) lips and eyes."""
+    from mediapipe.python.solution_base import SolutionBase
+    from mediapipe.python.solutions import face_mesh as mp_face_mesh
+
+    return SolutionBase(
+        binary_graph_path=mp_face_mesh._BINARYPB_FILE_PATH,
+        side_inputs={"num_faces": 1, "with_attention": True, "use_prev_landmarks": False},
+        outputs=["multi_face_landmarks"],
+    )
+
+
+def landmarks(mesh, rgb: np.ndarray) -> np.ndarray | None:
+    """478 (x, y) pixel landmarks of the face in `rgb`, or None when there is none."""
+    out = mesh.process({"image": np.ascontiguousarray(rgb)}).multi_face_landmarks
+    if not out:
+        return None
+    h, w = rgb.shape[:2]
+    return np.array([(p.x * w, p.y * h) for p in out[0].landmark], dtype=np.float64)
+
+
+def _in_crop(mesh, rgb: np.ndarray, box: tuple[float, float, float], size: int) -> np.ndarray | None:
+    h, w = rgb.shape[:2]
+    cx, cy, half = box
+    x0, y0 = int(max(cx - half, 0)), int(max(cy - half, 0))
+    x1, y1 = int(min(cx + half, w)), int(min(cy + half, h))
+    if x1 - x0 < 16 or y1 - y0 < 16:
+        return None
+    crop = cv2.resize(rgb[y0:y1, x0:x1], (size, size), interpolation=cv2.INTER_AREA)
+    pts = landmarks(mesh, crop)
+    return None if pts is None else pts * [(x1 - x0) / size, (y1 - y0) / size] + [x0, y0]
+
+
+class FaceTracker:
+    """Landmarks frame after frame, following the face in a crop; re-detects when lost."""
+
+    def __init__(self, size: int = CROP_SIZE) -> None:
+        self.mesh = face_mesh()
+        self.size = size
+        self.box: tuple[float, float, float] | None = None
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray | None:
+        pts = None
+        if self.box is not None:
+            for grow in (1.0, 2.0):
+                cx, cy, half = self.box
+                pts = _in_crop(self.mesh, rgb, (cx, cy, half * grow), self.size)
+                if pts is not None:
+                    break
+        if pts is None:
+            pts = landmarks(self.mesh, rgb)
+        if pts is None:
+            self.box = None
+            return None
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        self.box = ((lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, 0.8 * max(hi - lo))
+        return pts
+
+    def close(self) -> None:
+        self.mesh.close()
+
+
+def track(frames: Iterable[np.ndarray]) -> list[np.ndarray | None]:
+    """Landmarks for each RGB frame (None where no face is found)."""
+    tracker = FaceTracker()
+    try:
+        return [tracker(rgb) for rgb in frames]
+    finally:
+        tracker.close()
+
+
+def smooth(track_pts: list[np.ndarray | None], fps: float, window_s: float = 0.12,
+           lips_window_s: float = 0.04) -> list[np.ndarray | None]:
+    """The track smoothed over time by centred Gaussians, within each run of found frames.
+
+    Landmarks jitter by a pixel or two from frame to frame; rendering from raw landmarks makes
+    the re-drawn mouth shimmer. The lips get a shorter window: their own fast motion must be
+    measured exactly to be neutralised.
+    """
+    out: list[np.ndarray | None] = list(track_pts)
+    lips = sorted(set(UPPER_INNER_LIP + LOWER_INNER_LIP + UPPER_OUTER_LIP + LOWER_OUTER_LIP))
+    for start, stop in _runs([p is not None for p in track_pts]):
+        run = np.stack(track_pts[start:stop])  # type: ignore[arg-type]
+        smoothed = _gaussian(run, window_s * fps)
+        smoothed[:, lips] = _gaussian(run[:, lips], lips_window_s * fps)
+        out[start:stop] = list(smoothed)
+    return out
+
+
+def _gaussian(run: np.ndarray, width_frames: float) -> np.ndarray:
+    """`run` [frames, ...] filtered along time by a Gaussian `width_frames` wide (edges held)."""
+    sigma = max(width_frames / 2, 0.3)
+    radius = max(int(3 * sigma), 1)
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    padded = np.concatenate([run[:1].repeat(radius, 0), run, run[-1:].repeat(radius, 0)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, len(kernel), axis=0)
+    return np.tensordot(windows, kernel / kernel.sum(), axes=([-1], [0]))
+
+
+def _runs(found: list[bool]) -> list[tuple[int, int]]:
+    runs, start = [], None
+    for i, ok in enumerate([*found, False]):
+        if ok and start is None:
+            start = i
+        elif not ok and start is not None:
+            runs.append((start, i))
+            start = None
+    return runs
+
+
+def eye_distance(pts: np.ndarray) -> float:
+    """Outer eye-corner distance: the face's scale, steady while the mouth moves."""
+    return float(np.linalg.norm(pts[RIGHT_EYE_OUTER] - pts[LEFT_EYE_OUTER]))
+
+
+def mouth_half_width(pts: np.ndarray) -> float:
+    """Half the distance between the outer mouth corners (61-291), in pixels."""
+    return float(np.linalg.norm(pts[MOUTH_CORNERS[0]] - pts[MOUTH_CORNERS[1]])) / 2
+
+
+def inner_lip_gap(pts: np.ndarray) -> float:
+    """Inner-lip gap (13-14) / eye distance: how open the mouth is."""
+    return float(np.linalg.norm(pts[13] - pts[14])) / eye_distance(pts)
+
+
+def yaw(pts: np.ndarray) -> float:
+    """Nose tip's sideways offset from between the eyes, in eye distances (0 = facing us)."""
+    axis = pts[LEFT_EYE_OUTER] - pts[RIGHT_EYE_OUTER]
+    offset = pts[NOSE_TIP] - (pts[LEFT_EYE_OUTER] + pts[RIGHT_EYE_OUTER]) / 2
+    return float(offset @ axis / (axis @ axis))
+
+
+def check_available() -> None:
+    """Raise Unavailable when mediapipe or its face-mesh graph cannot be loaded here."""
+    try:
+        face_mesh().close()
+    except Exception as exc:  # an import error, a missing model file, a protobuf mismatch
+        raise Unavailable(f"mediapipe face mesh cannot load: {type(exc).__name__}: {exc}") from exc

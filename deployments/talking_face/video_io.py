@@ -1,0 +1,103 @@
+"""Decoding and encoding for the talking-face engines (PyAV, which bundles FFmpeg)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from serve_app.errors import UnsupportedMedia
+
+AUDIO_RATE = 48000
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    fps: float
+    frames: int
+
+
+def video_info(path: Path) -> VideoInfo:
+    """Size, frame rate and frame count (counted by decoding when the header has none)."""
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise UnsupportedMedia("the video has no video stream")
+            stream = container.streams.video[0]
+            fps = float(stream.average_rate or stream.guessed_rate or 25)
+            frames = stream.frames or sum(1 for _ in container.decode(stream))
+            return VideoInfo(stream.codec_context.width, stream.codec_context.height, fps, frames)
+    except av.FFmpegError as exc:
+        raise UnsupportedMedia(f"the video cannot be decoded: {exc}") from exc
+
+
+def frames_rgb(path: Path) -> Iterator[np.ndarray]:
+    """Every frame of the first video stream, as RGB arrays."""
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for frame in container.decode(stream):
+                yield frame.to_ndarray(format="rgb24")
+    except av.FFmpegError as exc:
+        raise UnsupportedMedia(f"the video cannot be decoded: {exc}") from exc
+
+
+def read_audio(path: Path, rate: int = 16000) -> np.ndarray:
+    """Mono float32 samples at `rate` from any audio or video file."""
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise UnsupportedMedia("the audio has no audio stream")
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+            chunks = [out.to_ndarray().reshape(-1)
+                      for frame in container.decode(audio=0) for out in resampler.resample(frame)]
+            chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
+    except av.FFmpegError as exc:
+        raise UnsupportedMedia(f"the audio cannot be decoded: {exc}") from exc
+    return np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+
+
+class VideoWriter:
+    """H.264 frames at a fixed rate, then the sound of `audio` (AAC), in one MP4.
+
+    The sound is cut or padded to the video's length, so the two streams end together.
+    """
+
+    def __init__(self, path: Path, width: int, height: int, fps: float,
+                 preset: str = "veryfast", crf: int = 20) -> None:
+        self.container = av.open(str(path), "w", options={"movflags": "+faststart"})
+        self.rate = Fraction(fps).limit_denominator(1001)
+        self.stream = self.container.add_stream("libx264", rate=self.rate)
+        self.stream.width, self.stream.height = width - width % 2, height - height % 2
+        self.stream.pix_fmt = "yuv420p"
+        self.stream.options = {"preset": preset, "crf": str(crf)}
+        self.stream.thread_count = 1
+        self.sound = self.container.add_stream("aac", rate=AUDIO_RATE, layout="mono")
+        self.written = 0
+
+    def write(self, rgb: np.ndarray) -> None:
+        frame = av.VideoFrame.from_ndarray(rgb[: self.stream.height, : self.stream.width], format="rgb24")
+        frame.pts, frame.time_base = self.written, 1 / self.rate
+        self.container.mux(self.stream.encode(frame))
+        self.written += 1
+
+    def finish(self, audio: Path) -> None:
+        """Flush the video and add the sound, trimmed or padded to the video's length."""
+        self.container.mux(self.stream.encode())
+        samples = read_audio(audio, AUDIO_RATE)
+        length = round(self.written / self.rate * AUDIO_RATE)
+        samples = np.pad(samples[:length], (0, max(0, length - len(samples))))
+        for start in range(0, len(samples), 1024):
+            block = samples[start:start + 1024].reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(block), format="flt", layout="mono")
+            frame.sample_rate, frame.pts = AUDIO_RATE, start
+            self.container.mux(self.sound.encode(frame))
+        self.container.mux(self.sound.encode())
+        self.container.close()

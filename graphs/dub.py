@@ -1,0 +1,100 @@
+"""Dub: a video -> the same video speaking another language, lips re-synced.
+
+    video --asr.transcribe--> segments (language detected when not given)
+    segments --translator.translate--> translated segments (same slots) + WebVTT subtitles
+    translated segments --tts.synthesize_segments--> one voice track, each line fitted to its slot
+    original sound + voice --mixer.mix--> the voice over the original's non-speech sound
+    video + mix (mouth driven by the voice) --lipsync.lipsync--> the dubbed video
+
+Each stage's output is kept on the job (`Graph.stage`), so a retried attempt resumes at the
+stage that failed. `lipsync_provider` picks the lipsync engine configured under the role
+`lipsync/<provider>`; `auto` takes the one under `lipsync`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphs.base import Graph, JobContext
+from serve_app.errors import NoSpeechDetected, UnsupportedMedia
+from serve_app.media import MediaRef
+from serve_app.schemas import DubRequest
+
+
+def lipsync_role(request: DubRequest) -> str:
+    return "lipsync" if request.lipsync_provider == "auto" else f"lipsync/{request.lipsync_provider}"
+
+
+def whisper_language(tag: str | None) -> str | None:
+    """BCP-47 (pt-BR) -> Whisper's ISO 639-1 (pt)."""
+    return tag.split("-")[0].lower() if tag else None
+
+
+class DubGraph(Graph):
+    roles = {
+        "asr": "transcribes the source speech, detecting its language",
+        "translator": "translates each segment, keeping its time slot",
+        "tts": "speaks the translation, fitted into the original slots",
+        "mixer": "lays the new voice over the original non-speech sound",
+        "lipsync": "re-syncs the lips to the new voice (lipsync/<provider> for a named one)",
+    }
+
+    @classmethod
+    def required_roles(cls, request: DubRequest) -> dict[str, str]:
+        return {"asr": "transcription", "translator": f"target_language {request.target_language!r}",
+                "tts": "speech", "mixer": "mixing",
+                lipsync_role(request): f"lipsync_provider {request.lipsync_provider!r}"}
+
+    @classmethod
+    def required_checks(cls, request: DubRequest) -> dict[str, tuple[str, dict[str, Any]]]:
+        return {"translator": ("supports", {"target_language": request.target_language,
+                                            "source_language": request.source_language})}
+
+    @classmethod
+    def required_keys(cls, request: DubRequest) -> dict[str, str]:
+        return {"elevenlabs": "tts_provider 'elevenlabs'"} if request.tts_provider == "elevenlabs" else {}
+
+    async def run(self, request: DubRequest, inputs: dict[str, MediaRef], ctx: JobContext) -> dict[str, Any]:
+        video = inputs["video_url"]
+        if not video.media.has_video:
+            raise UnsupportedMedia("video_url has no video stream")
+        if not video.media.has_audio:
+            raise UnsupportedMedia("video_url has no audio track to dub")
+        source = video.model_dump(mode="json")
+        transcript = await self.stage(ctx, "transcribe", lambda: self.call(
+            "asr", "transcribe", {"audio": source, "language": whisper_language(request.source_language)},
+            ctx, stage="transcribe", span=(0.0, 0.2)))
+        if not transcript["segments"]:
+            raise NoSpeechDetected("no speech was heard in the video")
+        translation = await self.stage(ctx, "translate", lambda: self.call(
+            "translator", "translate",
+            {"segments": [{k: s[k] for k in ("text", "start", "end")} for s in transcript["segments"]],
+             "source_language": request.source_language or transcript["language"],
+             "target_language": request.target_language, "subtitles": True},
+            ctx, stage="translate", span=(0.2, 0.25)))
+        keys = {p: await ctx.provider_key(p) for p in self.required_keys(request)}
+        speech = await self.stage(ctx, "speech", lambda: self.call(
+            "tts", "synthesize_segments",
+            {"segments": translation["segments"], "total_duration_seconds": video.media.duration_seconds,
+             "voice_id": request.voice_id, "tts_provider": request.tts_provider,
+             "language": request.target_language, "api_key": keys.get(request.tts_provider)},
+            ctx, stage="speech", span=(0.25, 0.45)))
+        mix = await self.stage(ctx, "mix", lambda: self.call(
+            "mixer", "mix",
+            {"original": source, "speech": speech["audio"],
+             "speech_intervals": [[s["start"], s["end"]] for s in transcript["segments"]],
+             "new_intervals": [[p["start"], p["end"]] for p in speech["placements"]]},
+            ctx, stage="mix", span=(0.45, 0.5)))
+        rendered = await self.stage(ctx, "lipsync", lambda: self.call(
+            lipsync_role(request), "lipsync",
+            {"video": source, "audio": mix["audio"], "voice": speech["audio"], "words": speech["words"]},
+            ctx, stage="lipsync", span=(0.5, 0.98)))
+        return {
+            "video": rendered["video"],
+            "source_language": translation["source_language"],
+            "target_language": request.target_language,
+            "voice_id": speech["voice_id"],
+            "transcript": transcript,
+            "translation": translation["segments"],
+            "subtitles": translation["subtitles"],
+        }
