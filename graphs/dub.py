@@ -33,7 +33,8 @@ def whisper_language(tag: str | None) -> str | None:
 class DubGraph(Graph):
     roles = {
         "asr": "transcribes the source speech, detecting its language",
-        "translator": "translates each segment, keeping its time slot",
+        "translator": "translates each segment, keeping its time slot (translator/<name>: more, "
+                      "by language pair)",
         "tts": "speaks the translation, fitted into the original slots",
         "mixer": "lays the new voice over the original non-speech sound",
         "lipsync": "re-syncs the lips to the new voice (lipsync/<provider> for a named one)",
@@ -66,12 +67,17 @@ class DubGraph(Graph):
             ctx, stage="transcribe", span=(0.0, 0.2)))
         if not transcript["segments"]:
             raise NoSpeechDetected("no speech was heard in the video")
-        translation = await self.stage(ctx, "translate", lambda: self.call(
-            "translator", "translate",
-            {"segments": [{k: s[k] for k in ("text", "start", "end")} for s in transcript["segments"]],
-             "source_language": request.source_language or transcript["language"],
-             "target_language": request.target_language, "subtitles": True},
-            ctx, stage="translate", span=(0.2, 0.25)))
+        pair = {"source_language": request.source_language or transcript["language"],
+                "target_language": request.target_language}
+
+        async def translate() -> dict[str, Any]:
+            return await self.call(
+                await self.first_supporting("translator", pair), "translate",
+                {"segments": [{k: s[k] for k in ("text", "start", "end")} for s in transcript["segments"]],
+                 **pair, "subtitles": True},
+                ctx, stage="translate", span=(0.2, 0.25))
+
+        translation = await self.stage(ctx, "translate", translate)
         keys = {p: await ctx.provider_key(p) for p in self.required_keys(request)}
         speech = await self.stage(ctx, "speech", lambda: self.call(
             "tts", "synthesize_segments",
@@ -92,6 +98,7 @@ class DubGraph(Graph):
         return {
             "video": rendered["video"],
             "source_language": translation["source_language"],
+            "translator": translation["engine"],
             "target_language": request.target_language,
             "voice_id": speech["voice_id"],
             "transcript": transcript,

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 from ray.serve.handle import DeploymentHandle
 
+from graphs.base import alternatives
 from serve_app.config import PipelineSpec, import_string
 from serve_app.errors import ProviderUnavailable
 from serve_app.schemas import (
@@ -88,10 +89,19 @@ class ProviderRegistry:
                 return f"engine {engine!r}: {status[engine]['reason']}"
         if request is not None:
             for role, (method, payload) in graph.required_checks(request).items():
-                reply = await self.engines[spec.engines[role]].call.remote(method, payload)
-                support = reply.get("result") or {"ok": False, "reason": reply.get("error")}
-                if not support["ok"]:
-                    return f"engine {spec.engines[role]!r}: {support['reason']}"
+                refusals = []
+                for alternative in alternatives(spec.engines, role):  # any one of them will do
+                    engine = spec.engines[alternative]
+                    if not status[engine]["available"]:
+                        refusals.append(f"engine {engine!r}: {status[engine]['reason']}")
+                        continue
+                    reply = await self.engines[engine].call.remote(method, payload)
+                    support = reply.get("result") or {"ok": False, "reason": reply.get("error")}
+                    if support["ok"]:
+                        break
+                    refusals.append(f"engine {engine!r}: {support['reason']}")
+                else:
+                    return "; ".join(refusals)
             for key, why in graph.required_keys(request).items():
                 if key not in owner_keys:
                     return (f"{why} needs your own {key} key: "

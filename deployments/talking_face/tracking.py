@@ -88,11 +88,27 @@ class FaceTracker:
         if pts is None:
             pts = landmarks(self.mesh, rgb)
         if pts is None:
+            pts = self._search(rgb)
+        if pts is None:
             self.box = None
             return None
         lo, hi = pts.min(axis=0), pts.max(axis=0)
         self.box = ((lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, 0.8 * max(hi - lo))
         return pts
+
+    def _search(self, rgb: np.ndarray) -> np.ndarray | None:
+        """Look for a small face in overlapping squares of half the frame's shorter side.
+
+        MediaPipe's detector works on the whole frame scaled to 128 px and misses faces under
+        about a tenth of the frame (a head and shoulders in a wide 720p shot)."""
+        h, w = rgb.shape[:2]
+        side = min(h, w) // 2
+        for y in range(0, max(h - side, 0) + 1, side // 2):
+            for x in range(0, max(w - side, 0) + 1, side // 2):
+                pts = _in_crop(self.mesh, rgb, (x + side / 2, y + side / 2, side / 2), self.size)
+                if pts is not None:
+                    return pts
+        return None
 
     def close(self) -> None:
         self.mesh.close()

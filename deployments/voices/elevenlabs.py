@@ -31,6 +31,7 @@ MISSING_VOICE = {"voice_not_found", "voice_does_not_exist"}
 
 class ElevenLabsBackend:
     name = "elevenlabs"
+    concurrent = True  # independent HTTP requests
 
     def __init__(self, base_url: str = "https://api.elevenlabs.io",
                  model_id: str = "eleven_multilingual_v2", timeout_s: float = 60) -> None:

