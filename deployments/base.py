@@ -180,17 +180,25 @@ def _materialise(payload: dict[str, Any], stack: ExitStack) -> dict[str, Any]:
 
 
 def _store_outputs(result: BaseModel, prefix: str | None) -> dict[str, Any]:
-    """The result as JSON, with each OutputFile stored and replaced by its MediaRef."""
-    data = result.model_dump(mode="json")
+    """The result as JSON, with every OutputFile in it (nested in lists and models too) stored
+    and replaced by its MediaRef."""
     storage = get_storage()
-    for name in type(result).model_fields:
-        value = getattr(result, name)
+
+    def store(value: Any, dumped: Any) -> Any:
         if isinstance(value, OutputFile):
             assert prefix, "a method that writes files needs an output_prefix in its payload"
             key = f"{prefix}/{value.path.name}"
             storage.put_file(key, value.path, value.content_type)
             if value.content_type.split("/")[0] in ("audio", "video", "image"):
-                data[name] = MediaRef(key=key, media=probe(value.path)).model_dump(mode="json")
-            else:  # subtitles and other documents: stored and linked, nothing to probe
-                data[name] = {"key": key, "media": None}
-    return data
+                return MediaRef(key=key, media=probe(value.path)).model_dump(mode="json")
+            return {"key": key, "media": None}  # subtitles and other documents: nothing to probe
+        if isinstance(value, BaseModel):
+            return {**dumped, **{name: store(getattr(value, name), dumped[name])
+                                 for name in type(value).model_fields if name in dumped}}
+        if isinstance(value, list | tuple):
+            return [store(item, out) for item, out in zip(value, dumped, strict=True)]
+        if isinstance(value, dict):
+            return {key: store(item, dumped[key]) for key, item in value.items() if key in dumped}
+        return dumped
+
+    return store(result, result.model_dump(mode="json"))

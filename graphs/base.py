@@ -102,6 +102,15 @@ class Graph:
         await report(1.0)
         return result
 
+    async def parallel(self, ctx: JobContext, calls: dict[str, tuple[str, str, dict[str, Any]]],
+                       span: tuple[float, float]) -> dict[str, dict[str, Any]]:
+        """Run each named (role, method, payload) at once; their outputs by name."""
+        board = Branches(ctx, list(calls), span)
+        found = await asyncio.gather(*[
+            self.call(role, method, payload, board.branch(name), stage=name, span=(0, 1))
+            for name, (role, method, payload) in calls.items()])
+        return dict(zip(calls, found, strict=True))
+
     async def stage(self, ctx: JobContext, name: str,
                     run: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
         """A stage's output: kept from an earlier attempt of the job, or run now and kept."""
@@ -156,3 +165,46 @@ class Graph:
                 result = message["result"]
         assert result is not None, f"{role}.{method} ended without a result"
         return result
+
+
+class Branches:
+    """Progress of stages that run at once, reported as one rising figure plus each stage's own.
+
+    Each branch gets a JobContext of its own (`branch(name)`); what the job shows is the mean of
+    the branches' fractions mapped into `span`, and a stage text such as
+    "transcribe 40% · scenes 75%".
+    """
+
+    def __init__(self, ctx: JobContext, names: list[str], span: tuple[float, float]) -> None:
+        self.ctx, self.span = ctx, span
+        self.done = dict.fromkeys(names, 0.0)
+
+    def branch(self, name: str) -> JobContext:
+        return _Branch(self, name)
+
+    async def report(self, name: str, fraction: float) -> None:
+        self.done[name] = max(self.done[name], fraction)
+        low, high = self.span
+        mean = sum(self.done.values()) / len(self.done)
+        stage = " · ".join(f"{n} {round(100 * f)}%" for n, f in self.done.items())
+        await self.ctx.progress(low + (high - low) * mean, stage)
+
+
+class _Branch:
+    """A JobContext whose progress goes to its `Branches` board; the rest is the job's own."""
+
+    def __init__(self, board: Branches, name: str) -> None:
+        self.board, self.name = board, name
+        self.checkpoints = board.ctx.checkpoints
+
+    async def progress(self, fraction: float, stage: str) -> None:
+        await self.board.report(self.name, fraction)
+
+    def output_prefix(self, stage: str) -> str:
+        return self.board.ctx.output_prefix(stage)
+
+    async def provider_key(self, provider: str) -> str:
+        return await self.board.ctx.provider_key(provider)
+
+    async def checkpoint(self, stage: str, output: Any) -> None:
+        await self.board.ctx.checkpoint(stage, output)

@@ -11,6 +11,7 @@ from ray.serve.handle import DeploymentHandle
 from redis.asyncio import Redis
 
 from serve_app.auth import Accounts
+from serve_app.collections import Collections
 from serve_app.errors import Unauthorized
 from serve_app.jobs import JobStore
 from serve_app.keys import Keys
@@ -31,6 +32,7 @@ class Services:
     storage: Storage
     providers: ProviderRegistry
     dispatcher: DeploymentHandle
+    collections: Collections
 
 
 _installed: list[Services] = []

@@ -16,6 +16,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
 
 from serve_app.auth import Accounts
+from serve_app.collections import Collections
 from serve_app.config import PipelineSpec
 from serve_app.deps import Services, install
 from serve_app.errors import InvalidRequest, ReelserveError, ServiceUnavailable
@@ -23,7 +24,7 @@ from serve_app.jobs import JobStore
 from serve_app.keys import Keys
 from serve_app.provider_keys import ProviderKeys
 from serve_app.providers import ProviderRegistry
-from serve_app.routers import account, files, system, uploads, video, voices
+from serve_app.routers import account, collections, files, system, uploads, video, voices
 from serve_app.schemas import JobType
 from serve_app.settings import get_settings
 from serve_app.storage import get_storage
@@ -35,8 +36,8 @@ app = FastAPI(
     version="0.1.0",
     description="Video AI behind one job API: every POST answers 202 with a VideoJob.",
 )
-for router in (video.router, uploads.router, files.router, voices.router, account.router,
-               system.router):
+for router in (video.router, uploads.router, files.router, voices.router, collections.router,
+               account.router, system.router):
     app.include_router(router)
 
 
@@ -94,6 +95,7 @@ class Ingress:
         redis = Redis.from_url(settings.redis_url, decode_responses=True,
                                socket_connect_timeout=2, socket_timeout=10)
         keys = Keys(settings.key_prefix)
+        storage = get_storage()
         specs = {
             JobType(t): {p: PipelineSpec.model_validate(s) for p, s in providers.items()}
             for t, providers in pipelines.items()
@@ -105,7 +107,8 @@ class Ingress:
             store=JobStore(redis, keys, settings.job_ttl_seconds),
             accounts=Accounts(redis, keys),
             provider_keys=ProviderKeys(redis, keys, settings.signing_secret.get_secret_value().encode()),
-            storage=get_storage(),
+            storage=storage,
             providers=ProviderRegistry(specs, engines, settings.provider_status_ttl_seconds),
             dispatcher=dispatcher,
+            collections=Collections(settings.redis_url, keys, storage),
         ))

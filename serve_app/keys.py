@@ -37,6 +37,22 @@ class Keys:
         """JSON {job_id, body_hash} for an Idempotency-Key, kept one day."""
         return f"{self.prefix}:idem:{owner_id}:{key}"
 
+    def collection(self, collection_id: str) -> str:
+        """JSON of a collection (public fields plus owner_id)."""
+        return f"{self.prefix}:col:{collection_id}"
+
+    def collection_items(self, collection_id: str) -> str:
+        """List of JSON moments {job_id, start, end, text, kind}; item i goes with vector i."""
+        return f"{self.prefix}:col:{collection_id}:items"
+
+    def collection_vectors(self, collection_id: str) -> str:
+        """Binary string: the collection's unit vectors, float32, row after row."""
+        return f"{self.prefix}:col:{collection_id}:vectors"
+
+    def owner_collections(self, owner_id: str) -> str:
+        """Sorted set of an owner's collection ids (scores 0: ULIDs order by time)."""
+        return f"{self.prefix}:owner:{owner_id}:collections"
+
     def events(self, job_id: str) -> str:
         """Pub/sub channel carrying the job after each status or progress change."""
         return f"{self.prefix}:events:{job_id}"

@@ -17,6 +17,7 @@ from pydantic import (
     HttpUrl,
     PlainSerializer,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 
@@ -317,6 +318,57 @@ class ProviderKeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     api_key: str = Field(..., min_length=8, max_length=512, description="Stored encrypted.")
+
+
+class CollectionIn(BaseModel):
+    """A named set of analysed videos to search together (ours)."""
+
+    name: str = Field(..., min_length=1, max_length=200)
+
+
+class Collection(BaseModel):
+    id: str = Field(..., description='"col_" + ULID')
+    name: str
+    created_at: datetime
+    videos: list[str] = Field(default_factory=list, description="Ids of the analyze jobs added.")
+    vectors: int = 0
+    model: str | None = Field(None, description="Embedding model of its vectors (set by the first video).")
+    dimension: int | None = None
+
+
+class CollectionList(BaseModel):
+    data: list[Collection]
+
+
+class CollectionVideoIn(BaseModel):
+    job_id: str = Field(..., description="A completed analyze job of yours that ran the embed task.")
+
+
+class SearchRequest(BaseModel):
+    query: str = Field(..., min_length=1, max_length=1000, description="What to find, in your words.")
+    limit: int = Field(10, ge=1, le=100)
+
+    @field_validator("query")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("query must not be blank")
+        return value
+
+
+class Moment(BaseModel):
+    job_id: str
+    start: float
+    end: float
+    score: float = Field(..., description="Cosine similarity of the query and the moment, -1..1.")
+    text: str
+    kind: Literal["segment", "scene"]
+
+
+class SearchResult(BaseModel):
+    data: list[Moment]
+    searched: int = Field(..., description="Vectors compared (exact search).")
+    took_ms: float
 
 
 class ErrorBody(BaseModel):

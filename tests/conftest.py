@@ -148,6 +148,11 @@ def service(redis_url: str, tmp_path_factory: pytest.TempPathFactory,
             pass
         assert time.monotonic() < deadline, "the service never became healthy"
         time.sleep(0.5)
+    # The ingress answers before every engine replica has loaded its model: wait for all of them.
+    while httpx.get(f"http://127.0.0.1:{dashboard}/api/serve/applications/").json()[
+            "applications"]["reelserve"]["status"] != "RUNNING":
+        assert time.monotonic() < deadline + 120, "the engines never all started"
+        time.sleep(0.5)
     yield Service(base_url, redis_url, storage)
     serve.shutdown()
     ray.shutdown()

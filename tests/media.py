@@ -59,3 +59,50 @@ def silence(path: Path, seconds: float, rate: int = 8000) -> Path:
             out.mux(stream.encode(frame))
         out.mux(stream.encode())
     return path
+
+
+def cut_video(path: Path, sentences: list[Path], fps: int = 25,
+              size: tuple[int, int] = (320, 180)) -> list[float]:
+    """Three shots, each speaking one of `sentences` (espeak-ng WAVs), slowly panning:
+    the astronaut, then a hard cut to a coffee cup, which fades to black and back in on a cat.
+
+    Returns the true scene boundaries in seconds: the hard cut's first new frame, and the fade's
+    first fade-in frame."""
+    import cv2
+    from skimage.data import chelsea, coffee
+
+    width, height = size
+    shots = [(astronaut(), 75), (coffee(), 87), (chelsea(), 88)]  # frames per shot
+    fade_out, black, fade_in = 12, 6, 12
+    frames, starts = [], []
+    for shot, (image, count) in enumerate(shots):
+        starts.append(len(frames))
+        big = cv2.resize(image[:, :, :3], (width + count, height + count // 2))
+        for i in range(count):
+            frame = big[i // 2:i // 2 + height, i:i + width].astype(np.float32)
+            if shot == 1 and i >= count - fade_out - black:  # the coffee fades out, then black
+                frame *= max(0.0, 1 - (i - (count - fade_out - black) + 1) / fade_out)
+            if shot == 2 and i < fade_in:
+                frame *= (i + 1) / fade_in
+            frames.append(frame.astype(np.uint8))
+    voice = np.zeros(int(len(frames) / fps * 16000), np.float32)
+    for start, sentence in zip(starts, sentences, strict=True):
+        samples = read_audio(sentence)[: int(2.8 * 16000)]
+        at = int((start / fps + 0.2) * 16000)
+        voice[at:at + len(samples)] = samples
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        sound = out.add_stream("aac", rate=16000, layout="mono")
+        for i, rgb in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, fps)
+            out.mux(video.encode(frame))
+        out.mux(video.encode())
+        for start in range(0, len(voice), 1024):
+            block = voice[start:start + 1024].reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(block), format="flt", layout="mono")
+            frame.sample_rate, frame.pts = 16000, start
+            out.mux(sound.encode(frame))
+        out.mux(sound.encode())
+    return [starts[1] / fps, starts[2] / fps]

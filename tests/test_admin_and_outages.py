@@ -40,7 +40,7 @@ def test_a_redis_outage_is_a_503_with_a_stable_code() -> None:
     saved = list(deps._installed)
     deps.install(deps.Services(settings=None, redis=dead, keys=keys, store=None,
                                accounts=Accounts(dead, keys), provider_keys=None, storage=None,
-                               providers=None, dispatcher=None))
+                               providers=None, dispatcher=None, collections=None))
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
             response = client.get("/v1/video", headers={"Authorization": "Bearer rs_x"})

@@ -113,11 +113,11 @@ def test_pinned_unavailable_provider_names_its_reason(alice: Owner) -> None:
     assert "sync-labs" in error["message"] and "key" in error["message"]
 
 
-def test_analyze_task_without_engine_is_refused_naming_the_task(alice: Owner) -> None:
-    body = {**VALID["analyze"], "tasks": ["transcribe", "scenes"]}
+def test_analyze_on_an_unconfigured_engine_is_refused_naming_it(alice: Owner) -> None:
+    body = {**VALID["analyze"], "tasks": ["transcribe", "scenes"], "provider": "internvideo2.5"}
     response = alice.api.post("/v1/video/analyze", json=body)
     assert response.status_code == 409
-    assert "task 'scenes'" in response.json()["error"]["details"]["providers"]["reelserve"]
+    assert "internvideo2.5" in response.json()["error"]["message"]
 
 
 def test_valid_request_gets_202_with_defaults_applied(alice: Owner) -> None:

@@ -1,0 +1,68 @@
+"""/v1/collections: search across analysed videos in natural language (ours)."""
+
+from __future__ import annotations
+
+import numpy as np
+from fastapi import APIRouter, Response
+
+from serve_app.deps import OwnerDep, ServicesDep
+from serve_app.errors import ProviderUnavailable, error_from_dict
+from serve_app.schemas import (
+    Collection,
+    CollectionIn,
+    CollectionList,
+    CollectionVideoIn,
+    ErrorResponse,
+    SearchRequest,
+    SearchResult,
+)
+
+router = APIRouter(prefix="/v1/collections", tags=["collections"],
+                   responses={c: {"model": ErrorResponse} for c in (401, 404, 409, 422)})
+
+
+@router.post("", status_code=201, operation_id="create_collection")
+async def create_collection(body: CollectionIn, owner: OwnerDep, services: ServicesDep) -> Collection:
+    return await services.collections.create(owner, body.name)
+
+
+@router.get("", operation_id="list_collections")
+async def list_collections(owner: OwnerDep, services: ServicesDep) -> CollectionList:
+    return CollectionList(data=await services.collections.list(owner))
+
+
+@router.get("/{collection_id}", operation_id="get_collection")
+async def get_collection(collection_id: str, owner: OwnerDep, services: ServicesDep) -> Collection:
+    return await services.collections.get(owner, collection_id)
+
+
+@router.delete("/{collection_id}", status_code=204, operation_id="delete_collection")
+async def delete_collection(collection_id: str, owner: OwnerDep, services: ServicesDep) -> Response:
+    await services.collections.delete(owner, collection_id)
+    return Response(status_code=204)
+
+
+@router.post("/{collection_id}/videos", operation_id="add_to_collection")
+async def add_video(collection_id: str, body: CollectionVideoIn, owner: OwnerDep,
+                    services: ServicesDep) -> Collection:
+    """Add a completed analyze job of yours that ran the `embed` task: its transcript segments
+    and scene descriptions become searchable moments."""
+    job = await services.store.get(body.job_id, owner)
+    return await services.collections.add(owner, collection_id, job)
+
+
+@router.post("/{collection_id}/search", operation_id="search_collection")
+async def search(collection_id: str, body: SearchRequest, owner: OwnerDep,
+                 services: ServicesDep) -> SearchResult:
+    """The moments that best match the query, best first (exact cosine search)."""
+    await services.collections.get(owner, collection_id)
+    engines = await services.providers.engines_offering("embed")
+    if not engines:
+        raise ProviderUnavailable("no available engine embeds text for search")
+    reply = await services.providers.engines[engines[0]].call.remote(
+        "embed", {"texts": [body.query], "kind": "query"})
+    if "error" in reply:
+        raise error_from_dict(reply["error"])
+    vector = np.asarray(reply["result"]["vectors"][0], dtype=np.float32)
+    return await services.collections.search(owner, collection_id, vector, reply["result"]["model"],
+                                             body.limit)

@@ -1,0 +1,114 @@
+"""Analyze through the real API on a video the tests make: three shots (a hard cut, a fade
+through black), one known sentence spoken in each. Transcript, embeddings, answers and
+collection search; and bad inputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deployments.speech_fit import write_wav
+from tests.conftest import STORY, Owner, Service, upload, wait_for
+from tests.media import cut_video, speech, talking_video
+from tests.test_jobs import follow_events
+
+FRAME = 1 / 25
+SAID = [STORY[2], STORY[3], STORY[1]]  # the train, the market, the weather
+
+
+@pytest.fixture(scope="module")
+def footage(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("analyze")
+    sentences = [speech(text, root / f"said{i}.wav", speed=175) for i, text in enumerate(SAID)]
+    path = root / "three_shots.mp4"
+    cut_video(path, sentences)
+    return path
+
+
+@pytest.fixture(scope="module")
+def analysed(service: Service, alice: Owner, footage) -> dict:
+    response = alice.api.post("/v1/video/analyze", json={
+        "video_url": upload(alice, footage)["url"], "tasks": ["transcribe", "embed"]})
+    assert response.status_code == 202, response.text
+    events = follow_events(service, alice, response.json()["id"])
+    job = events[-1]
+    assert job["status"] == "completed", job.get("error")
+    return {"job": alice.api.get(f"/v1/video/{job['id']}").json(), "events": events}
+
+
+def test_progress_rises_through_the_branches(analysed) -> None:
+    stages = [e["stage"] or "" for e in analysed["events"]]
+    assert any("transcribe" in s and "%" in s for s in stages), stages
+    assert any("embed" in s for s in stages), stages
+    progress = [e["progress"] for e in analysed["events"]]
+    assert progress == sorted(progress)
+
+
+def test_embeddings_cover_segments_and_scenes_with_unit_vectors(analysed) -> None:
+    result = analysed["job"]["result"]
+    embeddings = result["embeddings"]
+    assert embeddings["dimension"] == 384 and embeddings["model"]
+    kinds = [i["kind"] for i in embeddings["items"]]
+    assert kinds.count("segment") == len(result["transcript"]["segments"])
+    vectors = np.array([i["vector"] for i in embeddings["items"]])
+    assert vectors.shape[1] == 384 and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-4)
+
+
+def test_embeddings_are_deterministic(alice: Owner, analysed) -> None:
+    again = wait_for(alice, alice.api.post("/v1/video/analyze", json={
+        "video_url": analysed["job"]["input"]["video_url"], "tasks": ["embed"]}).json()["id"])
+    assert again["status"] == "completed", again.get("error")
+    first = {i["text"]: i["vector"] for i in analysed["job"]["result"]["embeddings"]["items"]}
+    for item in again["result"]["embeddings"]["items"]:
+        assert item["vector"] == first[item["text"]]
+
+
+def test_a_question_is_answered_by_the_segment_that_says_it(alice: Owner, analysed) -> None:
+    job = wait_for(alice, alice.api.post("/v1/video/analyze", json={
+        "video_url": analysed["job"]["input"]["video_url"], "tasks": ["qa"],
+        "question": "When does our train depart?"}).json()["id"])
+    assert job["status"] == "completed", job.get("error")
+    answer = job["result"]["answer"]
+    best = answer["citations"][0]
+    assert "train" in best["text"].lower() and 0 <= best["start"] < 3.0, answer
+    assert "train" in answer["answer"].lower()
+
+
+def test_a_collection_finds_a_paraphrased_moment_first(alice: Owner, bob: Owner, analysed) -> None:
+    collection = alice.api.post("/v1/collections", json={"name": "shots"}).json()
+    job_id = analysed["job"]["id"]
+    added = alice.api.post(f"/v1/collections/{collection['id']}/videos", json={"job_id": job_id})
+    assert added.status_code == 200, added.text
+    assert added.json()["videos"] == [job_id] and added.json()["vectors"] == len(
+        analysed["job"]["result"]["embeddings"]["items"])
+    found = alice.api.post(f"/v1/collections/{collection['id']}/search",
+                           json={"query": "what time is the rail departure", "limit": 3})
+    assert found.status_code == 200, found.text
+    best = found.json()["data"][0]
+    assert best["job_id"] == job_id and "train" in best["text"].lower(), found.json()
+    assert bob.api.post(f"/v1/collections/{collection['id']}/search",
+                        json={"query": "train"}).status_code == 404, "collections are per owner"
+
+
+def test_only_analyze_jobs_with_embeddings_join_a_collection(alice: Owner, analysed) -> None:
+    collection = alice.api.post("/v1/collections", json={"name": "strict"}).json()
+    transcript_only = wait_for(alice, alice.api.post("/v1/video/analyze", json={
+        "video_url": analysed["job"]["input"]["video_url"], "tasks": ["transcribe"]}).json()["id"])
+    refused = alice.api.post(f"/v1/collections/{collection['id']}/videos",
+                             json={"job_id": transcript_only["id"]})
+    assert refused.status_code == 422 and "embed" in refused.json()["error"]["message"]
+    missing = alice.api.post(f"/v1/collections/{collection['id']}/videos", json={"job_id": "vj_nope"})
+    assert missing.status_code == 404
+
+
+def test_a_question_about_a_video_without_speech_fails_clearly(alice: Owner, tmp_path) -> None:
+    t = np.arange(16000 * 3) / 16000
+    hum = write_wav(tmp_path / "hum.wav", 0.05 * np.sin(2 * np.pi * 110 * t), 16000)
+    response = alice.api.post("/v1/video/analyze", json={
+        "video_url": upload(alice, talking_video(tmp_path / "hum.mp4", hum))["url"],
+        "tasks": ["qa"], "question": "What is said?"})
+    assert response.status_code == 202, response.text
+    job = wait_for(alice, response.json()["id"])
+    assert job["status"] == "failed" and job["error"]["code"] == "no_speech_detected", job
