@@ -2,7 +2,7 @@
 
     video --asr.transcribe--> transcript ─┐   (in parallel)
     video --scenes.scenes--> scenes ──────┤
-                                          ├─ scenes.describe (what is said in each scene)
+                                          ├─ scenes.add_speech (what is said in each scene)
     segments + scenes --embedder.embed--> vectors ─┐  (in parallel)
     question + segments + scenes --qa.answer-----> answer with the timestamps it rests on
 
@@ -62,7 +62,7 @@ class AnalyzeGraph(Graph):
             result["engines"]["transcribe"] = transcript["engine"]
         if scenes:
             described = await self.call(
-                "scenes", "describe",
+                "scenes", "add_speech",
                 {"scenes": [{k: s[k] for k in ("start", "end", "description")} for s in scenes["scenes"]],
                  "segments": segments},
                 ctx, stage="describing scenes", span=(0.7, 0.75))

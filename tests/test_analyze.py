@@ -1,11 +1,12 @@
 """Analyze through the real API on a video the tests make: three shots (a hard cut, a fade
-through black), one known sentence spoken in each. Transcript, embeddings, answers and
-collection search; and bad inputs."""
+through black), one known sentence spoken in each. Transcript, scenes (boundaries against the
+truth, keyframes, descriptions), embeddings, answers and collection search; and bad inputs."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
@@ -19,18 +20,17 @@ SAID = [STORY[2], STORY[3], STORY[1]]  # the train, the market, the weather
 
 
 @pytest.fixture(scope="module")
-def footage(tmp_path_factory) -> Path:
+def footage(tmp_path_factory) -> tuple[Path, list[float]]:
     root = tmp_path_factory.mktemp("analyze")
     sentences = [speech(text, root / f"said{i}.wav", speed=175) for i, text in enumerate(SAID)]
     path = root / "three_shots.mp4"
-    cut_video(path, sentences)
-    return path
+    return path, cut_video(path, sentences)
 
 
 @pytest.fixture(scope="module")
 def analysed(service: Service, alice: Owner, footage) -> dict:
     response = alice.api.post("/v1/video/analyze", json={
-        "video_url": upload(alice, footage)["url"], "tasks": ["transcribe", "embed"]})
+        "video_url": upload(alice, footage[0])["url"], "tasks": ["transcribe", "scenes", "embed"]})
     assert response.status_code == 202, response.text
     events = follow_events(service, alice, response.json()["id"])
     job = events[-1]
@@ -38,12 +38,23 @@ def analysed(service: Service, alice: Owner, footage) -> dict:
     return {"job": alice.api.get(f"/v1/video/{job['id']}").json(), "events": events}
 
 
-def test_progress_rises_through_the_branches(analysed) -> None:
+def test_transcribe_and_scenes_run_as_parallel_branches(analysed) -> None:
     stages = [e["stage"] or "" for e in analysed["events"]]
-    assert any("transcribe" in s and "%" in s for s in stages), stages
-    assert any("embed" in s for s in stages), stages
+    assert any("transcribe" in s and "scenes" in s for s in stages), stages
     progress = [e["progress"] for e in analysed["events"]]
     assert progress == sorted(progress)
+
+
+def test_scenes_are_cut_where_the_shots_change(analysed, footage) -> None:
+    scenes = analysed["job"]["result"]["scenes"]
+    truth = footage[1]
+    assert len(scenes) == 3, [(s["start"], s["end"]) for s in scenes]
+    for scene, boundary in zip(scenes[1:], truth, strict=True):
+        assert abs(scene["start"] - boundary) <= FRAME + 1e-6, (scene["start"], boundary)
+    for scene, words in zip(scenes, ["train", "market", "weather"], strict=True):
+        image = httpx.get(scene["thumbnail_url"])
+        assert image.status_code == 200 and image.content[:3] == b"\xff\xd8\xff", "a JPEG keyframe"
+        assert words in scene["said"].lower() and scene["description"], scene
 
 
 def test_embeddings_cover_segments_and_scenes_with_unit_vectors(analysed) -> None:
@@ -51,14 +62,17 @@ def test_embeddings_cover_segments_and_scenes_with_unit_vectors(analysed) -> Non
     embeddings = result["embeddings"]
     assert embeddings["dimension"] == 384 and embeddings["model"]
     kinds = [i["kind"] for i in embeddings["items"]]
-    assert kinds.count("segment") == len(result["transcript"]["segments"])
+    assert kinds.count("scene") == 3 and kinds.count("segment") == len(result["transcript"]["segments"])
     vectors = np.array([i["vector"] for i in embeddings["items"]])
     assert vectors.shape[1] == 384 and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-4)
 
 
 def test_embeddings_are_deterministic(alice: Owner, analysed) -> None:
+    """The same request again gives the same vectors, to the last digit. (A different batch of
+    passages may differ in the sixth decimal: padding changes the arithmetic.)"""
     again = wait_for(alice, alice.api.post("/v1/video/analyze", json={
-        "video_url": analysed["job"]["input"]["video_url"], "tasks": ["embed"]}).json()["id"])
+        "video_url": analysed["job"]["input"]["video_url"],
+        "tasks": ["transcribe", "scenes", "embed"]}).json()["id"])
     assert again["status"] == "completed", again.get("error")
     first = {i["text"]: i["vector"] for i in analysed["job"]["result"]["embeddings"]["items"]}
     for item in again["result"]["embeddings"]["items"]:
@@ -101,6 +115,14 @@ def test_only_analyze_jobs_with_embeddings_join_a_collection(alice: Owner, analy
     assert refused.status_code == 422 and "embed" in refused.json()["error"]["message"]
     missing = alice.api.post(f"/v1/collections/{collection['id']}/videos", json={"job_id": "vj_nope"})
     assert missing.status_code == 404
+
+
+def test_scenes_of_an_audio_file_fail_clearly(alice: Owner, media: Path) -> None:
+    response = alice.api.post("/v1/video/analyze", json={
+        "video_url": upload(alice, media / "sentence.wav")["url"], "tasks": ["scenes"]})
+    assert response.status_code == 202, response.text
+    job = wait_for(alice, response.json()["id"])
+    assert job["status"] == "failed" and job["error"]["code"] == "unsupported_media", job
 
 
 def test_a_question_about_a_video_without_speech_fails_clearly(alice: Owner, tmp_path) -> None:

@@ -19,7 +19,8 @@ def test_providers_list_every_engine_with_availability_and_reason(alice: Owner) 
     assert listed == {(t.value, p) for t, names in PROVIDERS.items() for p in names}
     by_name = {(r["operation"], r["name"]): r for r in rows}
     ours = by_name[("analyze", "reelserve")]
-    assert ours["available"] and ours["reason"] is None and ours["deployment"] == "faster-whisper, passage-qa, sentence-embed"
+    assert ours["available"] and ours["reason"] is None
+    assert ours["deployment"] == "faster-whisper, passage-qa, scene-detect, sentence-embed"
     assert ours["kind"] == "embedded"
     available = {(r["operation"], r["name"]) for r in rows if r["available"]}
     # the test app adds two predictor engines (conftest) to configs/local.yaml's CPU engines
