@@ -110,10 +110,9 @@ class Collections:
         matrix = await self._matrix(collection)
         if not matrix.count:
             return SearchResult(data=[], searched=0, took_ms=0.0)
-        scores = matrix.vectors @ (query / max(np.linalg.norm(query), 1e-12)).astype(np.float32)
-        top = np.argpartition(-scores, min(limit, len(scores)) - 1)[:limit]
-        top = top[np.argsort(-scores[top])]
-        moments = [Moment(**matrix.items[i], score=round(float(scores[i]), 4)) for i in top]
+        top, scores = await asyncio.to_thread(_nearest, matrix.vectors, query, limit)
+        moments = [Moment(**matrix.items[i], score=round(float(score), 4))
+                   for i, score in zip(top, scores, strict=True)]
         return SearchResult(data=moments, searched=matrix.count,
                             took_ms=round(1000 * (time.perf_counter() - started), 2))
 
@@ -135,7 +134,9 @@ class Collections:
                 pipe.lrange(self.keys.collection_items(collection.id), 0, -1)
                 blob, items = await pipe.execute()
             vectors = np.frombuffer(blob or b"", dtype=np.float32).reshape(-1, collection.dimension or 1)
-            cached = _Matrix(len(vectors), vectors, [json.loads(i) for i in items])
+            # Decoding 1e5 moments takes seconds: off the ingress's event loop.
+            moments = await asyncio.to_thread(lambda: [json.loads(i) for i in items])
+            cached = _Matrix(len(vectors), vectors, moments)
             self.cache[collection.id] = cached
         return cached
 
@@ -146,3 +147,11 @@ class Collections:
     @staticmethod
     def _dump(collection: Collection, owner_id: str) -> str:
         return json.dumps({**collection.model_dump(mode="json"), "owner_id": owner_id})
+
+
+def _nearest(vectors: np.ndarray, query: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and cosine scores of the `limit` rows of unit `vectors` closest to `query`."""
+    scores = vectors @ (query / max(np.linalg.norm(query), 1e-12)).astype(np.float32)
+    top = np.argpartition(-scores, min(limit, len(scores)) - 1)[:limit]
+    top = top[np.argsort(-scores[top])]
+    return top, scores[top]
