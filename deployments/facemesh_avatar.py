@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import zlib
 
-import av
 import cv2
 import numpy as np
 from pydantic import BaseModel, Field
@@ -19,7 +18,7 @@ from deployments.base import Call, Engine, OutputFile
 from deployments.face import AnimateInput, RenderedVideo
 from deployments.talking_face import drive, render
 from deployments.talking_face import tracking as tk
-from deployments.talking_face.video_io import VideoWriter, read_audio
+from deployments.talking_face.video_io import VideoWriter, frames_rgb, read_audio
 from serve_app.errors import NoFaceDetected, UnsupportedMedia
 
 
@@ -83,11 +82,9 @@ class FaceMeshAvatarEngine(Engine):
 
     def _portrait(self, path) -> np.ndarray:
         """The picture (or a video's first frame) as RGB, at most max_side, even-sized."""
-        try:
-            with av.open(str(path)) as container:
-                rgb = next(container.decode(video=0)).to_ndarray(format="rgb24")
-        except (av.FFmpegError, StopIteration) as exc:
-            raise UnsupportedMedia(f"the portrait cannot be decoded: {exc}") from exc
+        rgb = next(frames_rgb(path), None)
+        if rgb is None:
+            raise UnsupportedMedia("the portrait has no picture in it")
         scale = min(1.0, self.config.max_side / max(rgb.shape[:2]))
         size = (round(rgb.shape[1] * scale / 2) * 2, round(rgb.shape[0] * scale / 2) * 2)
         return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA) if size != rgb.shape[1::-1] else rgb

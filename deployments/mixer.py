@@ -11,12 +11,12 @@ Plain numpy and FFmpeg (PyAV): it runs anywhere, on CPU.
 
 from __future__ import annotations
 
-import av
 import numpy as np
 from pydantic import BaseModel, Field, model_validator
 
 from deployments.base import Call, Engine, LocalMedia, OutputFile
 from deployments.speech_fit import write_wav
+from deployments.talking_face.video_io import read_channels
 from serve_app.errors import UnsupportedMedia
 
 PEAK = 0.99
@@ -102,19 +102,11 @@ class MixerEngine(Engine):
 
 
 def decode(media: LocalMedia, rate: int, layout: str | None = None) -> np.ndarray:
-    """The first audio stream as float32 (channels, samples) at `rate`: mono stays mono, more
-    channels become stereo, unless `layout` says."""
-    with av.open(str(media.path)) as container:
-        if not container.streams.audio:
-            raise UnsupportedMedia(f"{media.key} has no audio stream")
-        stream = container.streams.audio[0]
-        layout = layout or ("mono" if stream.channels == 1 else "stereo")
-        resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
-        frames = [out for frame in container.decode(stream) for out in resampler.resample(frame)]
-        frames += resampler.resample(None)
-    if not frames:
+    """The first audio stream as float32 (channels, samples), refusing an empty one."""
+    samples = read_channels(media.path, rate, layout)
+    if not samples.shape[1]:
         raise UnsupportedMedia(f"{media.key} has an empty audio stream")
-    return np.concatenate([f.to_ndarray() for f in frames], axis=1)
+    return samples
 
 
 def duck_depth(length: int, rate: int, intervals: list[Interval], attack_s: float,

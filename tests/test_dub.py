@@ -10,6 +10,7 @@ import json
 import re
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
@@ -59,6 +60,13 @@ def cues(vtt: str) -> list[tuple[float, float, str]]:
     return found
 
 
+def vtt_text(url: str) -> str:
+    """The text of a signed WebVTT link, checking it is served as text/vtt."""
+    response = httpx.get(url)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/vtt")
+    return response.text
+
+
 def dub(owner: Owner, video: Path, **body) -> dict:
     response = owner.api.post("/v1/video/dub", json={"video_url": upload(owner, video)["url"], **body})
     assert response.status_code == 202, response.text
@@ -92,7 +100,7 @@ def test_english_video_dubbed_to_portuguese(alice: Owner, service: Service, whis
     similarity = difflib.SequenceMatcher(None, said, " ".join(s.text for s in heard).lower()).ratio()
     assert similarity > 0.6, (said, [s.text for s in heard])
 
-    vtt = cues(alice_get(result["subtitles_url"]))
+    vtt = cues(vtt_text(result["subtitles_url"]))
     assert [c[2] for c in vtt] == [s["text"] for s in result["translation"]]
     for start, end, _ in vtt:
         assert any(a - 0.01 <= start < end <= b + 0.01 for a, b in slots), (start, end, slots)
@@ -104,14 +112,6 @@ def test_english_video_dubbed_to_portuguese(alice: Owner, service: Service, whis
     words = [{"word": w.word, "start": w.start} for s in heard for w in s.words]
     # Measured against the mix a viewer hears (the voice over the hum and the ducked original).
     check_sync(out.path, out.sound, voice, words, min_auc=0.7)
-
-
-def alice_get(url: str) -> str:
-    import httpx
-
-    response = httpx.get(url)
-    assert response.status_code == 200 and response.headers["content-type"].startswith("text/vtt")
-    return response.text
 
 
 def test_portuguese_video_dubbed_to_english(alice: Owner, tmp_path) -> None:

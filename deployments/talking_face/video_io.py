@@ -41,6 +41,8 @@ def frames_rgb(path: Path) -> Iterator[np.ndarray]:
     """Every frame of the first video stream, as RGB arrays."""
     try:
         with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise UnsupportedMedia(f"{path.name} has no video stream")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             for frame in container.decode(stream):
@@ -51,17 +53,26 @@ def frames_rgb(path: Path) -> Iterator[np.ndarray]:
 
 def read_audio(path: Path, rate: int = 16000) -> np.ndarray:
     """Mono float32 samples at `rate` from any audio or video file."""
+    return read_channels(path, rate, "mono")[0]
+
+
+def read_channels(path: Path, rate: int, layout: str | None = None) -> np.ndarray:
+    """The first audio stream as float32 (channels, samples) at `rate`: mono stays mono, more
+    channels become stereo, unless `layout` says."""
     try:
         with av.open(str(path)) as container:
             if not container.streams.audio:
-                raise UnsupportedMedia("the audio has no audio stream")
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-            chunks = [out.to_ndarray().reshape(-1)
-                      for frame in container.decode(audio=0) for out in resampler.resample(frame)]
-            chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
+                raise UnsupportedMedia(f"{path.name} has no audio stream")
+            stream = container.streams.audio[0]
+            layout = layout or ("mono" if stream.channels == 1 else "stereo")
+            resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+            frames = [out for frame in container.decode(stream) for out in resampler.resample(frame)]
+            frames += resampler.resample(None)
     except av.FFmpegError as exc:
         raise UnsupportedMedia(f"the audio cannot be decoded: {exc}") from exc
-    return np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    if not frames:
+        return np.zeros((1 if layout == "mono" else 2, 0), np.float32)
+    return np.concatenate([f.to_ndarray() for f in frames], axis=1)
 
 
 class VideoWriter:
