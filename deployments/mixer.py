@@ -1,5 +1,13 @@
 """Mix a dub's new voice over the original soundtrack, with the original voice turned down.
 
+Two ways, by what the request brings:
+
+- separated (the dub graph ran a `separator`, e.g. demucs): the original is its `voice` stem
+  plus its `background`; the background is kept whole, and the voice stem is turned down by
+  `separated_duck_db` (silence, in effect) where either voice speaks;
+- the original alone (no separator configured, or it was unavailable): its speech band is
+  ducked, as below.
+
 The original's speech band (200-4000 Hz by default) is split off with a linear-phase FIR
 band-pass; the rest is the original minus that band, so the split changes nothing by itself.
 Wherever the original speaker talks (and wherever the new voice does, when given), the band is
@@ -26,6 +34,7 @@ TRANSITION_HZ = 60
 
 class MixerConfig(BaseModel):
     duck_db: float = Field(-18, le=0, description="Gain of the original's speech band under speech.")
+    separated_duck_db: float = Field(-60, le=0, description="Gain of a separated voice stem under speech.")
     attack_ms: float = Field(30, ge=0, description="Ramp down, ending where an interval starts.")
     release_ms: float = Field(150, ge=0, description="Ramp back up, starting where one ends.")
     band_hz: tuple[float, float] = Field((200, 4000), description="The speech band that is ducked.")
@@ -52,12 +61,16 @@ class MixRequest(BaseModel):
         None, description="Where the new voice speaks; ducked too, so a line that borrowed a pause "
         "is not talked over."
     )
+    voice: LocalMedia | None = Field(None, description="The original's separated voice stem.")
+    background: LocalMedia | None = Field(None, description="The original minus its voice stem.")
 
     @model_validator(mode="after")
     def _ordered(self) -> MixRequest:
         for start, end in self.speech_intervals + (self.new_intervals or []):
             if not 0 <= start <= end:
                 raise ValueError(f"interval [{start}, {end}] is not 0 <= start <= end")
+        if (self.voice is None) != (self.background is None):
+            raise ValueError("voice and background come together (the two parts of a separation)")
         return self
 
 
@@ -65,6 +78,7 @@ class Mix(BaseModel):
     audio: OutputFile
     duration_seconds: float
     gain: float = Field(description="Scale applied to the whole mix to keep its peak at 0.99; 1: none.")
+    method: str = Field(description="'separated' (voice stem removed) or 'speech band ducked'.")
 
 
 class MixerEngine(Engine):
@@ -78,27 +92,36 @@ class MixerEngine(Engine):
         self.kernel = band_pass(*self.config.band_hz, rate, int(5.5 * rate / TRANSITION_HZ) | 1)
 
     def describe(self) -> dict:
-        return {"method": "speech-band ducking", "duck_db": self.config.duck_db,
+        return {"method": "voice stem removed when separated, else speech-band ducking",
+                "duck_db": self.config.duck_db, "separated_duck_db": self.config.separated_duck_db,
                 "band_hz": list(self.config.band_hz), "sample_rate": self.config.sample_rate}
 
     def mix(self, request: MixRequest, call: Call) -> Mix:
         rate = self.config.sample_rate
         original = decode(request.original, rate)
-        speech = decode(request.speech, rate, layout="mono")[0]
+        length = original.shape[1]
+        speech = fit_length(decode(request.speech, rate, layout="mono")[0], length)
         call.report(0.2)
-        speech = np.pad(speech[:original.shape[1]], (0, max(original.shape[1] - len(speech), 0)))
         intervals = request.speech_intervals + (request.new_intervals or [])
-        depth = duck_depth(original.shape[1], rate, intervals, self.config.attack_ms / 1000,
+        depth = duck_depth(length, rate, intervals, self.config.attack_ms / 1000,
                            self.config.release_ms / 1000)
-        gain = (10 ** (self.config.duck_db * depth / 20)).astype(np.float32)
-        mixed = np.stack([channel + (gain - 1) * filtered(channel, self.kernel) + speech
-                          for channel in original])
+        layout = "mono" if original.shape[0] == 1 else "stereo"
+        if request.voice is not None and request.background is not None:
+            gain = (10 ** (self.config.separated_duck_db * depth / 20)).astype(np.float32)
+            voice = fit_length(decode(request.voice, rate, layout), length)
+            background = fit_length(decode(request.background, rate, layout), length)
+            mixed, method = background + gain * voice + speech, "separated"
+        else:
+            gain = (10 ** (self.config.duck_db * depth / 20)).astype(np.float32)
+            mixed = np.stack([channel + (gain - 1) * filtered(channel, self.kernel) + speech
+                              for channel in original])
+            method = "speech band ducked"
         call.report(0.8)
         peak = float(np.abs(mixed).max(initial=0))
         scale = PEAK / peak if peak > PEAK else 1.0
         path = write_wav(call.workdir / "mix.wav", mixed * scale, rate)
         return Mix(audio=OutputFile(path=path, content_type="audio/wav"),
-                   duration_seconds=original.shape[1] / rate, gain=scale)
+                   duration_seconds=length / rate, gain=scale, method=method)
 
 
 def decode(media: LocalMedia, rate: int, layout: str | None = None) -> np.ndarray:
@@ -107,6 +130,12 @@ def decode(media: LocalMedia, rate: int, layout: str | None = None) -> np.ndarra
     if not samples.shape[1]:
         raise UnsupportedMedia(f"{media.key} has an empty audio stream")
     return samples
+
+
+def fit_length(samples: np.ndarray, length: int) -> np.ndarray:
+    """`samples` (last axis: time) cut or padded with silence to `length`."""
+    samples = samples[..., :length]
+    return np.pad(samples, [(0, 0)] * (samples.ndim - 1) + [(0, length - samples.shape[-1])])
 
 
 def duck_depth(length: int, rate: int, intervals: list[Interval], attack_s: float,

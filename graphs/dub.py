@@ -3,12 +3,15 @@
     video --asr.transcribe--> segments (language detected when not given)
     segments --translator.translate--> translated segments (same slots) + WebVTT subtitles
     translated segments --tts.synthesize_segments--> one voice track, each line fitted to its slot
-    original sound + voice --mixer.mix--> the voice over the original's non-speech sound
+    original sound --separator.separate--> voice stem + background   (when a separator is configured)
+    original sound (or its stems) + voice --mixer.mix--> the voice over the original's non-speech sound
     video + mix (mouth driven by the voice) --lipsync.lipsync--> the dubbed video
 
 Each stage's output is kept on the job (`Graph.stage`), so a retried attempt resumes at the
-stage that failed. `lipsync_provider` picks the lipsync engine configured under the role
-`lipsync/<provider>`; `auto` takes the one under `lipsync`.
+stage that failed. The separator (demucs on a GPU) is optional: without one, or while it is
+unavailable, the mixer ducks the original's speech band instead. `lipsync_provider` picks the
+lipsync engine configured under the role `lipsync/<provider>`; `auto` takes the one under
+`lipsync`.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from graphs.base import Graph, JobContext
-from serve_app.errors import NoSpeechDetected, UnsupportedMedia
+from serve_app.errors import NoSpeechDetected, ProviderUnavailable, UnsupportedMedia
 from serve_app.media import MediaRef
 from serve_app.schemas import DubRequest
 
@@ -36,6 +39,7 @@ class DubGraph(Graph):
         "translator": "translates each segment, keeping its time slot (translator/<name>: more, "
                       "by language pair)",
         "tts": "speaks the translation, fitted into the original slots",
+        "separator": "splits the original's voice from the rest of its sound (optional)",
         "mixer": "lays the new voice over the original non-speech sound",
         "lipsync": "re-syncs the lips to the new voice (lipsync/<provider> for a named one)",
     }
@@ -85,12 +89,14 @@ class DubGraph(Graph):
              "voice_id": request.voice_id, "tts_provider": request.tts_provider,
              "language": request.target_language, "api_key": keys.get(request.tts_provider)},
             ctx, stage="speech", span=(0.25, 0.45)))
+        stems = await self.stage(ctx, "separate", lambda: self.separate(source, ctx, span=(0.45, 0.48)))
         mix = await self.stage(ctx, "mix", lambda: self.call(
             "mixer", "mix",
             {"original": source, "speech": speech["audio"],
+             "voice": stems.get("voice"), "background": stems.get("background"),
              "speech_intervals": [[s["start"], s["end"]] for s in transcript["segments"]],
              "new_intervals": [[p["start"], p["end"]] for p in speech["placements"]]},
-            ctx, stage="mix", span=(0.45, 0.5)))
+            ctx, stage="mix", span=(0.48, 0.5)))
         rendered = await self.stage(ctx, "lipsync", lambda: self.call(
             lipsync_role(request), "lipsync",
             {"video": source, "audio": mix["audio"], "voice": speech["audio"], "words": speech["words"]},
@@ -101,7 +107,18 @@ class DubGraph(Graph):
             "translator": translation["engine"],
             "target_language": request.target_language,
             "voice_id": speech["voice_id"],
+            "soundtrack": {"method": mix["method"], **({"separator": stems["model"]} if stems else {})},
             "transcript": transcript,
             "translation": translation["segments"],
             "subtitles": translation["subtitles"],
         }
+
+    async def separate(self, source: dict[str, Any], ctx: JobContext, span: tuple[float, float]) -> dict:
+        """The original's voice and background stems from the optional separator, or {} when none
+        is configured or it is unavailable (the mixer then ducks the speech band)."""
+        if "separator" not in self.engines:
+            return {}
+        try:
+            return await self.call("separator", "separate", {"audio": source}, ctx, stage="separate", span=span)
+        except ProviderUnavailable:
+            return {}

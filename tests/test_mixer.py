@@ -122,3 +122,41 @@ def test_ducking_ramps_in_before_and_out_after_each_interval() -> None:
     assert depth[round(1.5 * RATE):round(1.55 * RATE)].min() > 0.8  # a short pause stays ducked
     assert at(2.1) == pytest.approx(0.5, abs=0.01) and at(2.25) == 0
     assert np.all(np.diff(depth[round(2.0 * RATE):]) <= 0)
+
+
+def test_with_separated_stems_the_voice_is_removed_and_the_whole_background_kept(mixer, tmp_path) -> None:
+    """A separator's stems (here exact: the test made the mix from them): under both voices the
+    original voice is gone, and the background, speech band included, passes untouched."""
+    said = voice("The weekly report goes to the finance team.", tmp_path, 0.3)
+    length = len(said) + 2 * RATE
+    original_voice = np.zeros(length, np.float32)
+    original_voice[RATE // 2:RATE // 2 + len(said)] = said
+    t = np.arange(length) / RATE
+    bed = background(length) + 0.03 * np.sin(2 * np.pi * 1000 * t)  # music inside the speech band too
+    stems = {"voice": media(write_wav(tmp_path / "voice.wav", np.stack([original_voice] * 2), RATE)),
+             "background": media(write_wav(tmp_path / "background.wav", bed, RATE))}
+    original = write_wav(tmp_path / "original.wav", bed + original_voice, RATE)
+    dub = voice("Here is the new voice.", tmp_path, 0.3)
+    new_speech = np.zeros(length, np.float32)
+    new_speech[RATE // 2:RATE // 2 + len(dub)] = dub
+    new = write_wav(tmp_path / "new.wav", new_speech, RATE)
+    spoken = (0.5, 0.5 + len(said) / RATE)
+
+    result = mixer.mix(MixRequest(original=media(original), speech=media(new), speech_intervals=[spoken],
+                                  new_intervals=[(0.5, 0.5 + len(dub) / RATE)], **stems),
+                       Call(lambda _: None, tmp_path))
+
+    assert result.method == "separated"
+    rest = read_wav(result.audio.path) - read_wav(new)[0]
+    inside = slice(round(spoken[0] * RATE), round(spoken[1] * RATE))
+    left_of_voice = rest[:, inside] - bed[:, inside]
+    assert db(np.sum(original_voice[inside] ** 2) * 2 / np.sum(left_of_voice ** 2)) > 40
+    tone = band_energy(rest[:, inside], 990, 1010) / band_energy(bed[:, inside], 990, 1010)
+    assert abs(db(tone)) < 0.5  # the band-ducking mix would take 18 dB off this
+    assert np.abs(rest - bed).max() < 0.01 + np.abs(original_voice).max() * 10 ** (-60 / 20) * 2
+
+
+def test_stems_come_in_pairs(tmp_path) -> None:
+    wav = media(write_wav(tmp_path / "a.wav", np.zeros(RATE, np.float32), RATE))
+    with pytest.raises(ValueError, match="together"):
+        MixRequest(original=wav, speech=wav, speech_intervals=[], voice=wav)
