@@ -35,6 +35,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from deployments.base import Call, Engine
 from deployments.sentence_embed import embedding_dimension, load_sentence_model
+from deployments.subtitles import timestamp
 from serve_app.errors import NoSpeechDetected
 
 STOP_WORDS = frozenset("""
@@ -66,14 +67,6 @@ def content_words(text: str) -> set[str]:
     """Stemmed words of two letters or more, and numbers, that are not stop words."""
     words = re.findall(r"[a-z]+|\d+", text.lower().replace("'", ""))
     return {stem(w) for w in words if (w.isdigit() or len(w) > 1) and w not in STOP_WORDS}
-
-
-def timestamp(seconds: float) -> str:
-    """75.4 -> 1:15; 3725 -> 1:02:05."""
-    total = int(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 class PassageQaConfig(BaseModel):

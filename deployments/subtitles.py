@@ -1,9 +1,17 @@
-"""WebVTT subtitles from timed text segments (any translator or transcriber can write them)."""
+"""Timed text: WebVTT subtitles from segments (any translator or transcriber can write them),
+and the short clock form people read timestamps in."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+
+
+def timestamp(seconds: float) -> str:
+    """75.4 -> 1:15; 3725 -> 1:02:05."""
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _timestamp(seconds: float) -> str:

@@ -3,11 +3,16 @@
     video --asr.transcribe--> transcript ─┐   (in parallel)
     video --scenes.scenes--> scenes ──────┤
                                           ├─ scenes.add_speech (what is said in each scene)
+    video + scenes + speech --vlm.describe_scenes--> what each shot shows   (when a vlm is configured)
     segments + scenes --embedder.embed--> vectors ─┐  (in parallel)
-    question + segments + scenes --qa.answer-----> answer with the timestamps it rests on
+    question + segments + scenes --qa.answer-----> the passages that answer, with timestamps
+    video + question + those passages --vlm.answer--> a generated answer citing them   (vlm)
 
 A task's engine runs only when the task (or one that needs its output) is asked for: `embed`
-and `qa` work on the transcript, and on the scenes when those are asked for too.
+and `qa` work on the transcript, and on the scenes when those are asked for too. The `vlm`
+role (Qwen2.5-VL, Qwen3-VL, InternVideo2.5, VideoChat-Flash) is what the analyze providers of
+those names add to the CPU pipeline: shot descriptions from the frames (the measured one stays
+as `measured`), and an answer written from the frames and the retrieved passages.
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ class AnalyzeGraph(Graph):
         "scenes": "shot boundaries, keyframes and descriptions",
         "embedder": "vectors for transcript segments and scenes",
         "qa": "answers grounded in the video",
+        "vlm": "describes shots from their frames and writes answers from the video (optional)",
     }
+    named_roles = frozenset({"vlm"})
 
     @classmethod
     def required_roles(cls, request: AnalyzeRequest) -> dict[str, str]:
@@ -37,6 +44,12 @@ class AnalyzeGraph(Graph):
             if task in request.tasks:
                 roles.setdefault("asr", f"task {task!r} (it works on the transcript)")
         return roles
+
+    @classmethod
+    def provider_roles(cls, request: AnalyzeRequest) -> dict[str, str]:
+        """The vision-language model, for the tasks that read frames, where a provider has one."""
+        tasks = [t for t in request.tasks if t in ("scenes", "qa")]
+        return {"vlm": f"task {tasks[0]!r} (this provider's vision-language model)"} if tasks else {}
 
     async def run(
         self, request: AnalyzeRequest, inputs: dict[str, MediaRef], ctx: JobContext
@@ -69,26 +82,58 @@ class AnalyzeGraph(Graph):
             result["scenes"] = [{**scene, **told} for scene, told in
                                 zip(scenes["scenes"], described["scenes"], strict=True)]
             result["engines"]["scenes"] = scenes["detector"]
+            if "vlm" in self.engines:
+                result["scenes"], result["engines"]["describe"] = await self.shots_seen(
+                    source, result["scenes"], ctx)
 
         passages = [{**s, "kind": "segment"} for s in segments] + [
             {"start": s["start"], "end": s["end"], "text": s["description"], "kind": "scene"}
             for s in result.get("scenes", [])]
-        if tasks & {"embed", "qa"} and not passages:
+        vlm = "vlm" in self.engines  # a vlm answers from the frames even when nothing is said
+        if not passages and ("embed" in tasks or ("qa" in tasks and not vlm)):
             hint = "" if "scenes" in tasks else " (the scenes task adds visual passages)"
             raise NoSpeechDetected(f"nothing to embed or answer from: the video has no speech{hint}")
         later = {}
         if "embed" in tasks:
             later["embed"] = ("embedder", "embed", {"texts": [p["text"] for p in passages]})
-        if "qa" in tasks:
+        if "qa" in tasks and passages:
             later["qa"] = ("qa", "answer", {"question": request.question, "passages": passages})
-        outputs = await self.parallel(ctx, later, span=(0.75, 0.98))
+        outputs = await self.parallel(ctx, later, span=(0.85, 0.92))
         if "embed" in outputs:
             result["embeddings"] = embeddings(passages, outputs["embed"])
             result["engines"]["embed"] = outputs["embed"]["model"]
-        if "qa" in outputs:
-            result["answer"] = outputs["qa"]
-            result["engines"]["qa"] = outputs["qa"]["method"]
+        if "qa" in tasks:
+            retrieved = outputs.get("qa", NOTHING_RETRIEVED)
+            result["answer"] = await self.written_answer(source, request.question, retrieved, ctx) \
+                if vlm else retrieved
+            result["engines"]["qa"] = result["answer"]["method"]
         return result
+
+    async def shots_seen(self, source: dict[str, Any], scenes: list[dict[str, Any]],
+                         ctx: JobContext) -> tuple[list[dict[str, Any]], str]:
+        """The scenes described by the vlm from their frames (the measured text kept as
+        `measured`), and the model's name."""
+        slots = [{"start": s["start"], "end": s["end"], "text": s["said"]} for s in scenes]
+        seen = await self.call("vlm", "describe_scenes", {"video": source, "scenes": slots},
+                               ctx, stage="describing shots", span=(0.75, 0.85))
+        return [{**scene, "measured": scene["description"], "description": text}
+                for scene, text in zip(scenes, seen["descriptions"], strict=True)], seen["model"]
+
+    async def written_answer(self, source: dict[str, Any], question: str, retrieved: dict[str, Any],
+                             ctx: JobContext) -> dict[str, Any]:
+        """The vlm's answer from the frames and the passages retrieval cited; the retrieval's own
+        answer stays as `retrieved`."""
+        passages = [{k: c[k] for k in ("start", "end", "text")} for c in retrieved["citations"]]
+        written = await self.call("vlm", "answer",
+                                  {"video": source, "question": question, "passages": passages},
+                                  ctx, stage="writing the answer", span=(0.92, 0.98))
+        return {**retrieved, "answer": written["answer"], "cited": written["cited"],
+                "retrieved": retrieved["answer"],
+                "method": f"generated by {written['model']} from {retrieved['method']}"}
+
+
+NOTHING_RETRIEVED = {"answer": None, "citations": [], "method": "the frames alone"}
+"""What retrieval gives a vlm when the video has nothing said or described to retrieve."""
 
 
 def embeddings(passages: list[dict[str, Any]], output: dict[str, Any]) -> dict[str, Any]:

@@ -51,6 +51,8 @@ class JobContext(Protocol):
 class Graph:
     roles: ClassVar[dict[str, str]] = {}
     """Engine roles this graph can use, each with what it does."""
+    named_roles: ClassVar[frozenset[str]] = frozenset()
+    """Roles a provider can be named after (analyze's `vlm`: qwen2.5-vl...): see provider_roles."""
 
     def __init__(self, engines: dict[str, DeploymentHandle]) -> None:
         # Streaming handles are configured once here, never per request.
@@ -60,6 +62,12 @@ class Graph:
     def required_roles(cls, request: BaseModel) -> dict[str, str]:
         """Roles this request needs, each with the reason (named in provider_unavailable)."""
         raise NotImplementedError
+
+    @classmethod
+    def provider_roles(cls, request: BaseModel) -> dict[str, str]:
+        """Of the named roles, those this request uses, each with the reason: needed where the
+        provider's pipeline has them; a pipeline without them serves the request without."""
+        return {}
 
     @classmethod
     def required_checks(cls, request: BaseModel) -> dict[str, tuple[str, dict[str, Any]]]:

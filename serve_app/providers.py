@@ -76,9 +76,9 @@ class ProviderRegistry:
         if spec is None:
             return self._unconfigured(provider)
         graph = import_string(spec.graph)
-        needed = graph.required_roles(request) if request is not None else {
-            role: f"role {role!r}" for role in spec.engines
-        }
+        needed = {**graph.required_roles(request), **{
+            role: why for role, why in graph.provider_roles(request).items() if role in spec.engines
+        }} if request is not None else {role: f"role {role!r}" for role in spec.engines}
         status = await self._engine_status()
         for role, why in needed.items():
             engine = spec.engines.get(role)
@@ -111,7 +111,8 @@ class ProviderRegistry:
     async def choose(self, job_type: JobType, request: BaseModel, owner_keys: set[str]) -> str:
         """The requested provider, or the first available one for `auto`."""
         wanted = getattr(request, "provider", "auto")
-        candidates = PROVIDERS[job_type] if wanted == "auto" else (wanted,)
+        candidates = sorted(PROVIDERS[job_type], key=lambda p: self._idle_roles(job_type, p, request)) \
+            if wanted == "auto" else (wanted,)
         reasons: dict[str, str] = {}
         for provider in candidates:
             reason = await self.reason_unavailable(job_type, provider, request, owner_keys)
@@ -125,6 +126,15 @@ class ProviderRegistry:
         raise ProviderUnavailable(
             f"cannot {job_type.value} this request: {summary}", {"providers": reasons}
         )
+
+    def _idle_roles(self, job_type: JobType, provider: str, request: BaseModel) -> bool:
+        """Whether the provider's pipeline has a named role this request would not use (a VLM for
+        a transcript): `auto` tries such providers after those that fit the request."""
+        spec = self.pipelines.get(job_type, {}).get(provider)
+        if spec is None:
+            return False
+        graph = import_string(spec.graph)
+        return bool(graph.named_roles & set(spec.engines) - set(graph.provider_roles(request)))
 
     async def list(self) -> list[ProviderInfo]:
         rows = []

@@ -162,9 +162,11 @@ def add_predictor_engines(app: dict, root: Path) -> None:
     """Self-hosted engines for the tests. Lipsync and avatar: the generic Cog engine running a
     predictor written in tests/test_cog_predictor.py (it renders the face still, with the
     speech), under self-hosted provider names; it proves the graphs and media plumbing, not lip
-    motion. A translator: the LLM engine on a tiny random model."""
+    motion. A translator: the LLM engine on a tiny random model. Analyze's `qwen2.5-vl` on a tiny
+    random Qwen2.5-VL (noise for text, real frames in), and `qwen3-vl` without weights."""
     from tests.test_cog_predictor import checkout
     from tests.tiny_llm import tiny_llama
+    from tests.tiny_vlm import tiny_qwen2_5_vl
 
     lipsync = checkout(root / "retalking", face="face", audio="input_audio")
     animator = checkout(root / "animator")
@@ -189,7 +191,16 @@ def add_predictor_engines(app: dict, root: Path) -> None:
         "config": {"model_path": str(tiny_llama(root / "tiny-llama")), "backend": "transformers",
                    "pairs": ["en->es"], "max_new_tokens": 8, "dtype": "float32"}}
     args["pipelines"]["dub"]["reelserve"]["engines"]["translator/llm"] = "llm-translator"
-    for name in ("video-retalking", "v-express", "llm-translator"):
+    args["engines"]["qwen2.5-vl"] = {"engine": "deployments.qwen_vl:QwenVlEngine", "config": {
+        "model_path": str(tiny_qwen2_5_vl(root / "tiny-qwen2.5-vl")), "backend": "transformers",
+        "device": "cpu", "dtype": "float32", "max_new_tokens": 8, "frames_per_scene": 4, "answer_frames": 4,
+        "longest_side": 96}}
+    args["engines"]["qwen3-vl"] = {"engine": "deployments.qwen_vl:QwenVlEngine", "config": {}}
+    for provider in ("qwen2.5-vl", "qwen3-vl"):
+        args["pipelines"]["analyze"][provider] = {
+            "graph": "graphs.analyze:AnalyzeGraph",
+            "engines": {**args["pipelines"]["analyze"]["reelserve"]["engines"], "vlm": provider}}
+    for name in ("video-retalking", "v-express", "llm-translator", "qwen2.5-vl", "qwen3-vl"):
         app["deployments"].append({"name": name, "ray_actor_options": {"num_cpus": 0.05}})
 
 

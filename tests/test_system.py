@@ -23,8 +23,8 @@ def test_providers_list_every_engine_with_availability_and_reason(alice: Owner) 
     assert ours["deployment"] == "faster-whisper, passage-qa, scene-detect, sentence-embed"
     assert ours["kind"] == "embedded"
     available = {(r["operation"], r["name"]) for r in rows if r["available"]}
-    # the test app adds two predictor engines (conftest) to configs/local.yaml's CPU engines
-    assert available == {("analyze", "reelserve"), ("lipsync", "video-retalking"),
+    # the test app adds two predictor engines and a tiny Qwen2.5-VL (conftest) to local.yaml's engines
+    assert available == {("analyze", "reelserve"), ("analyze", "qwen2.5-vl"), ("lipsync", "video-retalking"),
                          ("avatar", "v-express"), ("lipsync", "facemesh-lipsync"),
                          ("avatar", "facemesh-avatar"), ("dub", "reelserve")}
     assert all(r["reason"] for r in rows if not r["available"])

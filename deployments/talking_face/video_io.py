@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
+from av.container import InputContainer
+from av.video.stream import VideoStream
 
 from serve_app.errors import UnsupportedMedia
 
@@ -37,18 +40,26 @@ def video_info(path: Path) -> VideoInfo:
         raise UnsupportedMedia(f"the video cannot be decoded: {exc}") from exc
 
 
-def frames_rgb(path: Path) -> Iterator[np.ndarray]:
-    """Every frame of the first video stream, as RGB arrays."""
+@contextmanager
+def open_video(path: Path) -> Iterator[tuple[InputContainer, VideoStream]]:
+    """The file and its first video stream, decoded frame-threaded; UnsupportedMedia when it has
+    none, or when FFmpeg fails on it inside the block."""
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
                 raise UnsupportedMedia(f"{path.name} has no video stream")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
-            for frame in container.decode(stream):
-                yield frame.to_ndarray(format="rgb24")
+            yield container, stream
     except av.FFmpegError as exc:
         raise UnsupportedMedia(f"the video cannot be decoded: {exc}") from exc
+
+
+def frames_rgb(path: Path) -> Iterator[np.ndarray]:
+    """Every frame of the first video stream, as RGB arrays."""
+    with open_video(path) as (container, stream):
+        for frame in container.decode(stream):
+            yield frame.to_ndarray(format="rgb24")
 
 
 def read_audio(path: Path, rate: int = 16000) -> np.ndarray:
@@ -78,11 +89,12 @@ def read_channels(path: Path, rate: int, layout: str | None = None) -> np.ndarra
 class VideoWriter:
     """H.264 frames at a fixed rate, then the sound of `audio` (AAC), in one MP4.
 
-    The sound is cut or padded to the video's length, so the two streams end together.
+    The sound is cut or padded to the video's length, so the two streams end together; a writer
+    made `with_sound=False` writes a silent clip (`finish(None)`).
     """
 
     def __init__(self, path: Path, width: int, height: int, fps: float,
-                 preset: str = "veryfast", crf: int = 20) -> None:
+                 preset: str = "veryfast", crf: int = 20, with_sound: bool = True) -> None:
         self.container = av.open(str(path), "w", options={"movflags": "+faststart"})
         self.rate = Fraction(fps).limit_denominator(1001)
         self.stream = self.container.add_stream("libx264", rate=self.rate)
@@ -90,7 +102,7 @@ class VideoWriter:
         self.stream.pix_fmt = "yuv420p"
         self.stream.options = {"preset": preset, "crf": str(crf)}
         self.stream.thread_count = 1
-        self.sound = self.container.add_stream("aac", rate=AUDIO_RATE, layout="mono")
+        self.sound = self.container.add_stream("aac", rate=AUDIO_RATE, layout="mono") if with_sound else None
         self.written = 0
 
     def write(self, rgb: np.ndarray) -> None:
@@ -99,9 +111,12 @@ class VideoWriter:
         self.container.mux(self.stream.encode(frame))
         self.written += 1
 
-    def finish(self, audio: Path) -> None:
+    def finish(self, audio: Path | None) -> None:
         """Flush the video and add the sound, trimmed or padded to the video's length."""
         self.container.mux(self.stream.encode())
+        if self.sound is None or audio is None:
+            self.container.close()
+            return
         samples = read_audio(audio, AUDIO_RATE)
         length = round(self.written / self.rate * AUDIO_RATE)
         samples = np.pad(samples[:length], (0, max(0, length - len(samples))))
