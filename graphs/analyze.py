@@ -89,7 +89,7 @@ class AnalyzeGraph(Graph):
         passages = [{**s, "kind": "segment"} for s in segments] + [
             {"start": s["start"], "end": s["end"], "text": s["description"], "kind": "scene"}
             for s in result.get("scenes", [])]
-        vlm = "vlm" in self.engines  # a vlm answers from the frames even when nothing is said
+        vlm = "vlm" in self.engines and video.media.has_video  # it answers from frames, said or not
         if not passages and ("embed" in tasks or ("qa" in tasks and not vlm)):
             hint = "" if "scenes" in tasks else " (the scenes task adds visual passages)"
             raise NoSpeechDetected(f"nothing to embed or answer from: the video has no speech{hint}")

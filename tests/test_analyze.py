@@ -191,3 +191,12 @@ def test_a_vlm_provider_without_weights_is_refused_with_the_reason(alice: Owner,
     listed = {(p["operation"], p["name"]): p for p in alice.api.get("/v1/providers").json()["data"]}
     assert not listed[("analyze", "qwen3-vl")]["available"]
     assert "set model_path" in listed[("analyze", "qwen3-vl")]["reason"]
+
+
+def test_a_vlm_provider_answers_about_an_audio_file_by_retrieval(alice: Owner, media: Path) -> None:
+    job = wait_for(alice, alice.api.post("/v1/video/analyze", json={
+        "video_url": upload(alice, media / "sentence.wav")["url"], "tasks": ["qa"],
+        "question": "What goes to the finance team?", "provider": "qwen2.5-vl"}).json()["id"])
+    assert job["status"] == "completed", job.get("error")
+    answer = job["result"]["answer"]
+    assert answer["method"] == "retrieval (minilm)" and "report" in answer["answer"].lower(), answer
