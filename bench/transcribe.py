@@ -1,7 +1,8 @@
 """faster-whisper real-time factor on CPU, engine called directly (no Serve, no Redis).
 
 The engine (`deployments.faster_whisper.FasterWhisperEngine`) is configured like
-configs/local.yaml: the packaged tiny.en model, int8, on CPU, VAD filter and word timestamps on.
+configs/local.yaml: a packaged model (`--model`: base, multilingual, as configured; or tiny.en),
+int8, on CPU, VAD filter and word timestamps on.
 Each (cpu_threads, beam_size) combination runs in a fresh process, which loads the engine and
 transcribes every file `--repeats` times; the first call of each file is a warm-up and is not
 timed, the median of the others is reported. RTF = processing seconds / audio seconds (below 1
@@ -10,7 +11,7 @@ libraries, model, decoding).
 
     .venv/bin/python bench/transcribe.py \\
         /work/shared/media/speech_en_2.wav /work/shared/media/talking_man_en.mp4 \\
-        --threads 1 2 --beams 1 5
+        --threads 1 2 --beams 1 5 --model base
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 
-def run_config(files: list[str], threads: int, beam: int, repeats: int) -> list[dict]:
+def run_config(files: list[str], model: str, threads: int, beam: int, repeats: int) -> list[dict]:
     """In a child process: load one engine, time each file; returns one row per file."""
     import tempfile
 
@@ -34,7 +35,7 @@ def run_config(files: list[str], threads: int, beam: int, repeats: int) -> list[
     from serve_app.media import probe
 
     engine = FasterWhisperEngine(
-        model_name="tiny.en", device="cpu", compute_type="int8", cpu_threads=threads, beam_size=beam
+        model_name=model, device="cpu", compute_type="int8", cpu_threads=threads, beam_size=beam
     )
     started = time.perf_counter()
     engine.load()
@@ -65,6 +66,7 @@ def main() -> None:
     parser.add_argument("files", nargs="+", help="audio or video files to transcribe")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="cpu_threads values")
     parser.add_argument("--beams", type=int, nargs="+", default=[1, 5], help="beam_size values")
+    parser.add_argument("--model", default="base", choices=["base", "tiny.en"], help="packaged model")
     parser.add_argument("--repeats", type=int, default=3,
                         help="calls per file, the first one untimed (at least 2)")
     args = parser.parse_args()
@@ -78,7 +80,7 @@ def main() -> None:
     for threads in args.threads:
         for beam in args.beams:
             with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
-                rows = pool.submit(run_config, args.files, threads, beam, args.repeats).result()
+                rows = pool.submit(run_config, args.files, args.model, threads, beam, args.repeats).result()
             for r in rows:
                 print(f"{r['file']:<22}{r['threads']:>8}{r['beam']:>6}{r['load_s']:>8.2f}"
                       f"{r['audio_s']:>9.2f}{r['wall_s']:>8.2f}{r['rtf']:>7.3f}{r['words']:>7}"

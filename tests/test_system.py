@@ -20,7 +20,7 @@ def test_providers_list_every_engine_with_availability_and_reason(alice: Owner) 
     by_name = {(r["operation"], r["name"]): r for r in rows}
     ours = by_name[("analyze", "reelserve")]
     assert ours["available"] and ours["reason"] is None
-    assert ours["deployment"] == "faster-whisper, passage-qa, scene-detect, sentence-embed"
+    assert ours["deployment"] == "passage-qa, scene-detect, sentence-embed, whisper-base"
     assert ours["kind"] == "embedded"
     available = {(r["operation"], r["name"]) for r in rows if r["available"]}
     # the test app adds two predictor engines and a tiny Qwen2.5-VL (conftest) to local.yaml's engines
