@@ -109,7 +109,8 @@ class ProviderRegistry:
         return None
 
     async def choose(self, job_type: JobType, request: BaseModel, owner_keys: set[str]) -> str:
-        """The requested provider, or the first available one for `auto`."""
+        """The requested provider; for `auto`, the first available one, trying first those whose
+        named roles the request uses (a VLM pipeline for scenes, the plain one for a transcript)."""
         wanted = getattr(request, "provider", "auto")
         candidates = sorted(PROVIDERS[job_type], key=lambda p: self._idle_roles(job_type, p, request)) \
             if wanted == "auto" else (wanted,)
