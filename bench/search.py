@@ -49,7 +49,8 @@ def synthetic_job(i: int, rng: np.random.Generator, storage, work: Path, model: 
 
 async def measure(sizes: list[int], key: str | None, url: str, model: str) -> None:
     settings = get_settings()
-    collections = Collections(settings.redis_url, Keys(settings.key_prefix), get_storage())
+    collections = Collections(settings.redis_url, Keys(settings.key_prefix), get_storage(),
+                              settings.collection_cache_vectors)
     rng, work = np.random.default_rng(0), Path(tempfile.mkdtemp(prefix="bench-search-"))
     print(f"{'vectors':>8} {'fill s':>7} {'first query ms':>15} {'cached median ms':>17} "
           f"{'HTTP median ms':>15}")

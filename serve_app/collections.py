@@ -5,8 +5,10 @@ job id and timestamps) and their unit vectors as one float32 string. A search em
 with an engine offering `embed` (the same model the vectors came from), then takes dot
 products with every vector: exact, and fast up to about 1e5 vectors per collection on one
 core (docs/benchmarks.md). Each ingress replica caches a collection's matrix until its vector
-count changes. Beyond that scale the vectors belong in a vector index service (e.g. Redis
-Stack's HNSW or Qdrant) behind the same `search` call; see docs/collections.md.
+count changes, keeping at most `cache_vectors` vectors over all collections (the least recently
+searched are dropped first; one larger collection is still kept while it is searched). Beyond
+that scale the vectors belong in a vector index service (e.g. Redis Stack's HNSW or Qdrant)
+behind the same `search` call; see docs/collections.md.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,10 +39,11 @@ class _Matrix:
 
 
 class Collections:
-    def __init__(self, redis_url: str, keys: Keys, storage: Storage) -> None:
+    def __init__(self, redis_url: str, keys: Keys, storage: Storage, cache_vectors: int) -> None:
         self.redis = Redis.from_url(redis_url)  # bytes: the vectors are binary, JSON decodes bytes
         self.keys, self.storage = keys, storage
-        self.cache: dict[str, _Matrix] = {}
+        self.cache: OrderedDict[str, _Matrix] = OrderedDict()  # least recently searched first
+        self.cache_vectors = cache_vectors
 
     async def create(self, owner_id: str, name: str) -> Collection:
         collection = Collection(id=f"col_{ULID()}", name=name, created_at=utcnow())
@@ -138,6 +142,9 @@ class Collections:
             moments = await asyncio.to_thread(lambda: [json.loads(i) for i in items])
             cached = _Matrix(len(vectors), vectors, moments)
             self.cache[collection.id] = cached
+        self.cache.move_to_end(collection.id)
+        while len(self.cache) > 1 and sum(m.count for m in self.cache.values()) > self.cache_vectors:
+            self.cache.popitem(last=False)
         return cached
 
     def _load_file(self, key: str) -> np.ndarray:

@@ -110,5 +110,5 @@ class Ingress:
             storage=storage,
             providers=ProviderRegistry(specs, engines, settings.provider_status_ttl_seconds),
             dispatcher=dispatcher,
-            collections=Collections(settings.redis_url, keys, storage),
+            collections=Collections(settings.redis_url, keys, storage, settings.collection_cache_vectors),
         ))

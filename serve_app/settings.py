@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     )
     webhook_timeout_seconds: float = Field(10.0, gt=0, description="Per-attempt HTTP timeout.")
 
+    collection_cache_vectors: int = Field(
+        200_000, ge=0, description="Vectors each ingress replica keeps in memory for search, over all "
+        "collections (about 1.5 KiB each at 384 dimensions); the least recently searched go first.")
     provider_status_ttl_seconds: float = Field(
         10.0, ge=0, description="How long the ingress caches engine availability."
     )
