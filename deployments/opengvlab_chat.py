@@ -13,8 +13,8 @@ takes, as their model cards document:
   the shot's frames are written to a short clip first, `model.chat(video_path=..., tokenizer=...,
   user_prompt=..., generation_config=...)`.
 
-The same methods and prompts as `qwen_vl` (describe_scenes, answer), so the analyze graph
-treats every vision-language engine alike.
+Both are `VideoChatEngine`s (`deployments/video_chat/engine.py`), like `qwen_vl`, so the
+analyze graph treats every vision-language engine alike.
 
     internvideo2.5:
       engine: deployments.opengvlab_chat:OpenGvLabChatEngine
@@ -24,22 +24,16 @@ treats every vision-language engine alike.
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
 
-from deployments.base import Call, Engine, Unavailable
-from deployments.qwen_vl import (
-    DescribeScenesRequest,
-    GeneratedAnswer,
-    SceneDescriptions,
-    VideoQuestionRequest,
-)
+from deployments.base import Unavailable
 from deployments.talking_face.video_io import VideoWriter
-from deployments.video_chat.frames import frames_at, spread
-from deployments.video_chat.prompts import answer_prompt, cited_slots, clean, describe_prompt
+from deployments.video_chat.engine import Clip, VideoChatEngine
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
@@ -53,12 +47,12 @@ class OpenGvLabChatConfig(BaseModel):
     dtype: Literal["bfloat16", "float16", "float32"] = "bfloat16"
     frames_per_scene: int = Field(8, ge=1, le=128)
     answer_frames: int = Field(32, ge=1, le=512)
+    longest_side: int = Field(TILE, ge=28, le=1920, description="Frames are decoded at this longest side.")
     max_new_tokens: int = Field(160, ge=8, le=4096)
 
 
-class OpenGvLabChatEngine(Engine):
+class OpenGvLabChatEngine(VideoChatEngine):
     Config = OpenGvLabChatConfig
-    methods = {"describe_scenes": DescribeScenesRequest, "answer": VideoQuestionRequest}
     config: OpenGvLabChatConfig
 
     def load(self) -> None:
@@ -88,42 +82,27 @@ class OpenGvLabChatEngine(Engine):
     def describe(self) -> dict[str, Any]:
         return {"model": self.name, "family": self.config.family, "device": self.config.device}
 
-    def describe_scenes(self, request: DescribeScenesRequest, call: Call) -> SceneDescriptions:
-        fps, descriptions = request.video.media.fps or 25.0, []
-        for scene in request.scenes:
-            times = spread(scene.start, max(scene.end, scene.start + 1 / fps), self.config.frames_per_scene)
-            frames = frames_at(request.video.path, times, TILE)
-            prompt = describe_prompt(scene.start, scene.end, scene.text)
-            descriptions.append(clean(self.chat(frames, times, prompt, call.workdir)))
-            call.report(len(descriptions) / len(request.scenes))
-        return SceneDescriptions(descriptions=descriptions, model=self.name)
+    def _generate(self, clips: list[Clip]) -> list[str]:
+        return [self.chat(clip) for clip in clips]
 
-    def answer(self, request: VideoQuestionRequest, call: Call) -> GeneratedAnswer:
-        duration = request.video.media.duration_seconds or 1.0
-        times = spread(0.0, duration, self.config.answer_frames)
-        frames = frames_at(request.video.path, times, TILE)
-        call.report(0.3)
-        text = clean(self.chat(frames, times, answer_prompt(request.question, request.passages, 0.0, duration),
-                               call.workdir))
-        return GeneratedAnswer(answer=text, cited=cited_slots(text), model=self.name)
-
-    def chat(self, frames: np.ndarray, times: list[float], prompt: str, workdir: Path) -> str:
-        """One question about `frames` (sampled at `times`), in the family's own convention."""
+    def chat(self, clip: Clip) -> str:
+        """One question about the clip's frames, in the family's own convention."""
+        frames, times = clip.frames, clip.times
         with self.torch.inference_mode():
             if self.config.family == "internvideo2.5":
-                pixels = self.tiles(frames)
                 named = "".join(f"Frame{i + 1}: <image>\n" for i in range(len(frames)))
-                return self.model.chat(self.tokenizer, pixels, named + prompt, self.generation,
+                return self.model.chat(self.tokenizer, self.tiles(frames), named + clip.prompt, self.generation,
                                        num_patches_list=[1] * len(frames))
-            clip = workdir / "clip.mp4"
-            span = times[-1] - times[0]
-            writer = VideoWriter(clip, frames.shape[2], frames.shape[1],
-                                 (len(times) - 1) / span if span > 0 else 1.0, with_sound=False)
-            for frame in frames:
-                writer.write(frame)
-            writer.finish(None)
-            return self.model.chat(video_path=str(clip), tokenizer=self.tokenizer, user_prompt=prompt,
-                                   max_num_frames=len(frames), generation_config=self.generation)
+            with tempfile.TemporaryDirectory(prefix="videochat-") as folder:
+                path = Path(folder) / "clip.mp4"
+                span = times[-1] - times[0]
+                writer = VideoWriter(path, frames.shape[2], frames.shape[1],
+                                     (len(times) - 1) / span if span > 0 else 1.0, with_sound=False)
+                for frame in frames:
+                    writer.write(frame)
+                writer.finish(None)
+                return self.model.chat(video_path=str(path), tokenizer=self.tokenizer, user_prompt=clip.prompt,
+                                       max_num_frames=len(frames), generation_config=self.generation)
 
     def tiles(self, frames: np.ndarray):
         """(frames, 3, 448, 448) in the model's dtype on its device: each frame squashed to one

@@ -1,11 +1,7 @@
 """Qwen2.5-VL and Qwen3-VL: shots described from their frames, questions answered from the video.
 
-The analyze graph calls this engine, in the role `vlm`, for two things the CPU engines cannot do:
-
-- `describe_scenes`: each shot's frames (`frames_per_scene`, spread over it) as one video
-  input, with what is said in the shot as context -> a sentence or two of what it shows;
-- `answer`: frames spread over the whole video plus the passages retrieval found, each with its
-  time slot -> a generated answer that cites those slots (`[m:ss-m:ss]`).
+The analyze graph calls this engine in the role `vlm` (`deployments/video_chat/engine.py`:
+`describe_scenes` and `answer`); here each clip of frames is one video input of the prompt.
 
 Which of the two models a folder holds is read from its config.json (`model_type`). Timing
 reaches the model the way each was trained: Qwen3-VL is given every frame's source index and
@@ -23,16 +19,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 from pydantic import BaseModel, Field
 
-from deployments.base import Call, Engine, LocalMedia, Unavailable
-from deployments.video_chat.frames import frames_at, spread
-from deployments.video_chat.prompts import TimedText, answer_prompt, cited_slots, clean, describe_prompt
+from deployments.base import Unavailable
+from deployments.video_chat.engine import Clip, VideoChatEngine
 
 FAMILIES = {"qwen2_5_vl": "qwen2.5-vl", "qwen3_vl": "qwen3-vl", "qwen3_vl_moe": "qwen3-vl"}
 """config.json model_type -> the provider name it serves."""
@@ -52,43 +45,6 @@ class QwenVlConfig(BaseModel):
     max_model_len: int = Field(32768, ge=1024, description="vLLM context length.")
 
 
-class SceneSlot(TimedText):
-    """A shot to describe; `text` is what is said in it (may be empty)."""
-
-
-class DescribeScenesRequest(BaseModel):
-    video: LocalMedia
-    scenes: list[SceneSlot] = Field(..., min_length=1, max_length=5000)
-
-
-class SceneDescriptions(BaseModel):
-    descriptions: list[str] = Field(description="One per requested shot, in order.")
-    model: str
-
-
-class VideoQuestionRequest(BaseModel):
-    video: LocalMedia
-    question: str = Field(..., min_length=1, max_length=2000)
-    passages: list[TimedText] = Field(default_factory=list, max_length=50,
-                                      description="What retrieval found, best first.")
-
-
-class GeneratedAnswer(BaseModel):
-    answer: str
-    cited: list[tuple[float, float]] = Field(description="The [start, end] slots the answer cites.")
-    model: str
-
-
-@dataclass
-class Clip:
-    """One prompt with its frames: the frames' source times and the video's frame rate."""
-
-    prompt: str
-    frames: np.ndarray
-    times: list[float]
-    source_fps: float
-
-
 def model_family(path: Path) -> str:
     """qwen2.5-vl or qwen3-vl, from the folder's config.json; Unavailable otherwise."""
     config = path / "config.json"
@@ -100,9 +56,8 @@ def model_family(path: Path) -> str:
     return FAMILIES[model_type]
 
 
-class QwenVlEngine(Engine):
+class QwenVlEngine(VideoChatEngine):
     Config = QwenVlConfig
-    methods = {"describe_scenes": DescribeScenesRequest, "answer": VideoQuestionRequest}
     config: QwenVlConfig
 
     def load(self) -> None:
@@ -122,33 +77,9 @@ class QwenVlEngine(Engine):
         return {"model": self.name, "family": self.family, "backend": self.config.backend,
                 "device": "cuda" if self.config.backend == "vllm" else self.config.device}
 
-    # -- the two methods ---------------------------------------------------------------------
-
-    def describe_scenes(self, request: DescribeScenesRequest, call: Call) -> SceneDescriptions:
-        n, fps = self.config.frames_per_scene, request.video.media.fps or 25.0
-        clips = []
-        for scene in request.scenes:
-            times = spread(scene.start, max(scene.end, scene.start + 1 / fps), n)
-            clips.append(Clip(describe_prompt(scene.start, scene.end, scene.text),
-                              frames_at(request.video.path, times, self.config.longest_side), times, fps))
-            call.report(0.3 * len(clips) / len(request.scenes))
-        batch = self.config.batch_size if self.config.backend == "vllm" else 1
-        descriptions: list[str] = []
-        for at in range(0, len(clips), batch):
-            descriptions += [clean(a) for a in self._generate(clips[at:at + batch])]
-            call.report(0.3 + 0.7 * len(descriptions) / len(clips))
-        return SceneDescriptions(descriptions=descriptions, model=self.name)
-
-    def answer(self, request: VideoQuestionRequest, call: Call) -> GeneratedAnswer:
-        fps = request.video.media.fps or 25.0
-        duration = request.video.media.duration_seconds or 1 / fps
-        times = spread(0.0, duration, self.config.answer_frames)
-        clip = Clip(answer_prompt(request.question, request.passages, 0.0, duration),
-                    frames_at(request.video.path, times, self.config.longest_side), times, fps)
-        call.report(0.3)
-        text = clean(self._generate([clip])[0])
-        call.report(1.0)
-        return GeneratedAnswer(answer=text, cited=cited_slots(text), model=self.name)
+    @property
+    def scenes_per_call(self) -> int:
+        return self.config.batch_size if self.config.backend == "vllm" else 1
 
     # -- backends ------------------------------------------------------------------------------
 

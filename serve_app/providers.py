@@ -112,7 +112,7 @@ class ProviderRegistry:
         """The requested provider; for `auto`, the first available one, trying first those whose
         named roles the request uses (a VLM pipeline for scenes, the plain one for a transcript)."""
         wanted = getattr(request, "provider", "auto")
-        candidates = sorted(PROVIDERS[job_type], key=lambda p: self._idle_roles(job_type, p, request)) \
+        candidates = sorted(PROVIDERS[job_type], key=lambda p: self._has_idle_roles(job_type, p, request)) \
             if wanted == "auto" else (wanted,)
         reasons: dict[str, str] = {}
         for provider in candidates:
@@ -128,7 +128,7 @@ class ProviderRegistry:
             f"cannot {job_type.value} this request: {summary}", {"providers": reasons}
         )
 
-    def _idle_roles(self, job_type: JobType, provider: str, request: BaseModel) -> bool:
+    def _has_idle_roles(self, job_type: JobType, provider: str, request: BaseModel) -> bool:
         """Whether the provider's pipeline has a named role this request would not use (a VLM for
         a transcript): `auto` tries such providers after those that fit the request."""
         spec = self.pipelines.get(job_type, {}).get(provider)

@@ -16,8 +16,9 @@ import pytest
 
 from deployments.base import Call, LocalMedia, Unavailable
 from deployments.opengvlab_chat import OpenGvLabChatEngine
-from deployments.qwen_vl import Clip, DescribeScenesRequest, QwenVlEngine, VideoQuestionRequest
+from deployments.qwen_vl import QwenVlEngine
 from deployments.talking_face.video_io import VideoWriter
+from deployments.video_chat.engine import Clip, DescribeScenesRequest, VideoQuestionRequest
 from deployments.video_chat.frames import frames_at, spread
 from deployments.video_chat.prompts import TimedText, answer_prompt, cited_slots, describe_prompt
 from serve_app.media import probe
@@ -74,6 +75,20 @@ def test_frames_are_the_first_shown_at_or_after_each_time_near_or_far(video: Loc
     found = [frame_number(f) for f in frames_at(video.path, times, 448)]
     assert found == [0, 3, 13, 83, 84, 198, 199]
     assert frames_at(video.path, [1.0], 32).shape == (1, 24, 32, 3), "scaled to the longest side"
+
+
+def test_times_in_any_order_get_their_own_frames(video: LocalMedia) -> None:
+    assert [frame_number(f) for f in frames_at(video.path, [5.0, 0.1, 3.3], 64)] == [125, 3, 83]
+
+
+def test_shots_batched_for_vllm_are_decoded_together_each_with_its_own_frames(video: LocalMedia) -> None:
+    engine = QwenVlEngine(backend="vllm", batch_size=2, frames_per_scene=4)  # not loaded: no vLLM here
+    scenes = [{"start": 4.0, "end": 8.0}, {"start": 0.0, "end": 2.0}, {"start": 2.0, "end": 4.0}]
+    groups = list(engine._scene_clips(DescribeScenesRequest(video=video, scenes=scenes)))
+    assert [len(g) for g in groups] == [2, 1]
+    for clip, scene in zip([c for g in groups for c in g], scenes, strict=True):
+        assert clip.times == spread(scene["start"], scene["end"], 4)
+        assert [frame_number(f) for f in clip.frames] == shown_at(clip.times)
 
 
 def test_each_shot_is_shown_to_the_model_as_its_own_frames(engine: QwenVlEngine, video: LocalMedia,

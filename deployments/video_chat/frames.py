@@ -26,14 +26,16 @@ def scaled_size(width: int, height: int, longest: int) -> tuple[int, int]:
 
 
 def frames_at(path: Path, times: list[float], longest_side: int) -> np.ndarray:
-    """RGB frames (n, height, width, 3), the first shown at or after each of the sorted `times`
-    (the last frame for a time past the end). Far-apart times are reached by seeking."""
+    """RGB frames (n, height, width, 3), the first shown at or after each of `times`, in their
+    order (the last frame for a time past the end). One pass in time order: near times are
+    decoded forward, far-apart ones reached by seeking."""
     with open_video(path) as (container, stream):
         size = scaled_size(stream.codec_context.width, stream.codec_context.height, longest_side)
-        picked: list[np.ndarray] = []
+        picked: list[np.ndarray] = [np.empty(0)] * len(times)
         decoded = container.decode(stream)
         last, position = None, 0.0
-        for wanted in sorted(times):
+        for at in sorted(range(len(times)), key=times.__getitem__):
+            wanted = times[at]
             if wanted - position > SEEK_AHEAD_SECONDS:
                 container.seek(int(max(wanted - 0.5, 0) / stream.time_base), stream=stream)
                 decoded = container.decode(stream)
@@ -43,5 +45,5 @@ def frames_at(path: Path, times: list[float], longest_side: int) -> np.ndarray:
                     break
             if last is None:
                 raise UnsupportedMedia(f"{path.name} has no decodable frame")
-            picked.append(last.to_ndarray(width=size[0], height=size[1], format="rgb24"))
+            picked[at] = last.to_ndarray(width=size[0], height=size[1], format="rgb24")
     return np.stack(picked)

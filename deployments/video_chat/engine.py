@@ -1,0 +1,105 @@
+"""The `vlm` role's interface, shared by every vision-language engine: its requests and answers,
+and the two methods built on one primitive each engine supplies, `_generate(clips)`.
+
+- `describe_scenes`: each shot's frames (`frames_per_scene`, spread over it) with what is said
+  in it -> a sentence or two of what it shows; shots are decoded and generated `scenes_per_call`
+  at a time, so memory stays bounded however many shots a video has;
+- `answer`: frames spread over the whole video plus the passages retrieval found, each with its
+  time slot -> an answer that cites those slots (`[m:ss-m:ss]`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from deployments.base import Call, Engine, LocalMedia
+from deployments.video_chat.frames import frames_at, spread
+from deployments.video_chat.prompts import TimedText, answer_prompt, cited_slots, clean, describe_prompt
+
+
+class SceneSlot(TimedText):
+    """A shot to describe; `text` is what is said in it (may be empty)."""
+
+
+class DescribeScenesRequest(BaseModel):
+    video: LocalMedia
+    scenes: list[SceneSlot] = Field(..., min_length=1, max_length=5000)
+
+
+class SceneDescriptions(BaseModel):
+    descriptions: list[str] = Field(description="One per requested shot, in order.")
+    model: str
+
+
+class VideoQuestionRequest(BaseModel):
+    video: LocalMedia
+    question: str = Field(..., min_length=1, max_length=2000)
+    passages: list[TimedText] = Field(default_factory=list, max_length=50,
+                                      description="What retrieval found, best first.")
+
+
+class GeneratedAnswer(BaseModel):
+    answer: str
+    cited: list[tuple[float, float]] = Field(description="The [start, end] slots the answer cites.")
+    model: str
+
+
+@dataclass
+class Clip:
+    """One prompt with its frames: the frames' source times and the video's frame rate."""
+
+    prompt: str
+    frames: np.ndarray
+    times: list[float]
+    source_fps: float
+
+
+class VideoChatEngine(Engine):
+    """Base of the vision-language engines. Their Config has `frames_per_scene`,
+    `answer_frames` and `longest_side`; `load` sets `name`; `_generate` answers clips."""
+
+    methods: ClassVar[dict[str, type[BaseModel]]] = {
+        "describe_scenes": DescribeScenesRequest, "answer": VideoQuestionRequest}
+    name: str
+
+    @property
+    def scenes_per_call(self) -> int:
+        """Shots handed to `_generate` together."""
+        return 1
+
+    def _generate(self, clips: list[Clip]) -> list[str]:
+        """The model's raw answer to each clip's prompt about its frames."""
+        raise NotImplementedError
+
+    def describe_scenes(self, request: DescribeScenesRequest, call: Call) -> SceneDescriptions:
+        descriptions: list[str] = []
+        for clips in self._scene_clips(request):
+            descriptions += [clean(answer) for answer in self._generate(clips)]
+            call.report(len(descriptions) / len(request.scenes))
+        return SceneDescriptions(descriptions=descriptions, model=self.name)
+
+    def answer(self, request: VideoQuestionRequest, call: Call) -> GeneratedAnswer:
+        fps = request.video.media.fps or 25.0
+        duration = request.video.media.duration_seconds or 1 / fps
+        times = spread(0.0, duration, self.config.answer_frames)
+        clip = Clip(answer_prompt(request.question, request.passages, 0.0, duration),
+                    frames_at(request.video.path, times, self.config.longest_side), times, fps)
+        call.report(0.3)
+        text = clean(self._generate([clip])[0])
+        call.report(1.0)
+        return GeneratedAnswer(answer=text, cited=cited_slots(text), model=self.name)
+
+    def _scene_clips(self, request: DescribeScenesRequest) -> Iterator[list[Clip]]:
+        """The shots' clips, `scenes_per_call` at a time, each group's frames in one decoding pass."""
+        n, fps = self.config.frames_per_scene, request.video.media.fps or 25.0
+        for at in range(0, len(request.scenes), self.scenes_per_call):
+            scenes = request.scenes[at:at + self.scenes_per_call]
+            times = [spread(s.start, max(s.end, s.start + 1 / fps), n) for s in scenes]
+            frames = frames_at(request.video.path, [t for ts in times for t in ts], self.config.longest_side)
+            yield [Clip(describe_prompt(s.start, s.end, s.text), frames[k * n:(k + 1) * n], ts, fps)
+                   for k, (s, ts) in enumerate(zip(scenes, times, strict=True))]
