@@ -100,7 +100,7 @@ class OpenGvLabChatEngine(VideoChatEngine):
                                      (len(times) - 1) / span if span > 0 else 1.0, with_sound=False)
                 for frame in frames:
                     writer.write(frame)
-                writer.finish(None)
+                writer.finish()
                 return self.model.chat(video_path=str(path), tokenizer=self.tokenizer, user_prompt=clip.prompt,
                                        max_num_frames=len(frames), generation_config=self.generation)
 

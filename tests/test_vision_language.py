@@ -35,7 +35,7 @@ def numbered_video(path: Path, frames: int = 200) -> Path:
         image = np.empty((48, 64, 3), np.uint8)
         image[:24], image[24:] = (i % 50) * 5, (i // 50) * 60
         writer.write(image)
-    writer.finish(None)
+    writer.finish()
     return path
 
 

@@ -90,7 +90,7 @@ class VideoWriter:
     """H.264 frames at a fixed rate, then the sound of `audio` (AAC), in one MP4.
 
     The sound is cut or padded to the video's length, so the two streams end together; a writer
-    made `with_sound=False` writes a silent clip (`finish(None)`).
+    made `with_sound=False` writes a clip without a sound track (`finish()`).
     """
 
     def __init__(self, path: Path, width: int, height: int, fps: float,
@@ -111,12 +111,14 @@ class VideoWriter:
         self.container.mux(self.stream.encode(frame))
         self.written += 1
 
-    def finish(self, audio: Path | None) -> None:
-        """Flush the video and add the sound, trimmed or padded to the video's length."""
+    def finish(self, audio: Path | None = None) -> None:
+        """Flush the video and add the sound of `audio` (unless made without sound), trimmed or
+        padded to the video's length."""
         self.container.mux(self.stream.encode())
-        if self.sound is None or audio is None:
+        if self.sound is None:
             self.container.close()
             return
+        assert audio is not None, "a writer with a sound track needs the audio to finish"
         samples = read_audio(audio, AUDIO_RATE)
         length = round(self.written / self.rate * AUDIO_RATE)
         samples = np.pad(samples[:length], (0, max(0, length - len(samples))))
