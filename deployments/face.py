@@ -7,10 +7,12 @@ from our TTS, let an engine place closures and openings exactly instead of guess
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from deployments.base import LocalMedia, OutputFile
-from serve_app.schemas import Word
+from serve_app.schemas import FacePick, SyncMode, Word
 
 
 class LipsyncInput(BaseModel):
@@ -20,12 +22,16 @@ class LipsyncInput(BaseModel):
     voice: LocalMedia | None = Field(
         None, description="The speech alone when `audio` is a mix (a dub's voice over the original "
                           "sound): the mouth follows it, the result carries `audio`.")
+    language: str | None = Field(None, description="Language of the words (BCP-47), for their phonemes.")
+    sync_mode: SyncMode = "bounce"
+    face: FacePick | None = None
 
 
 class AnimateInput(BaseModel):
     image: LocalMedia
     audio: LocalMedia
     words: list[Word] = Field(default_factory=list, description="Timings of `audio`, if known.")
+    language: str | None = Field(None, description="Language of the words (BCP-47), for their phonemes.")
 
 
 class RenderedVideo(BaseModel):
@@ -34,3 +40,4 @@ class RenderedVideo(BaseModel):
     width: int
     height: int
     fps: float
+    render: dict[str, Any] = Field(default_factory=dict, description="How the face was drawn, and why.")

@@ -55,7 +55,7 @@ class FaceMeshAvatarEngine(Engine):
         fps = self.config.fps
         samples = read_audio(request.audio.path)
         frames = max(1, round(len(samples) / drive.RATE * fps))
-        curve = drive.mouth_curve(samples, fps, frames, request.words)
+        curve = drive.mouth_curve(samples, fps, frames, request.words, request.language)
         # Same speech, same blinks: a retried or repeated job renders the same video.
         rng = np.random.default_rng(self.config.seed if self.config.seed is not None
                                     else zlib.crc32(samples.tobytes()))
@@ -78,7 +78,9 @@ class FaceMeshAvatarEngine(Engine):
         writer.finish(request.audio.path)
         return RenderedVideo(video=OutputFile(path=out, content_type="video/mp4"),
                              duration_seconds=round(frames / fps, 3),
-                             width=width, height=height, fps=fps)
+                             width=width, height=height, fps=fps,
+                             render={"method": "warp",
+                                     "reason": "one photo: no other mouths of this person to draw from"})
 
     def _portrait(self, path) -> np.ndarray:
         """The picture (or a video's first frame) as RGB, at most max_side, even-sized."""

@@ -52,7 +52,7 @@ class AvatarGraph(Graph):
         if not (image.media.is_image or image.media.has_video):
             raise UnsupportedMedia("image_url is not a picture")
         result: dict[str, Any] = {}
-        words: list[dict[str, Any]] = []
+        spoken: dict[str, Any] = {"words": [], "language": None}
         if request.text:
             text = request.text
             if request.target_language:
@@ -72,16 +72,16 @@ class AvatarGraph(Graph):
                 ctx, stage="speech", span=(0.02, 0.2),
             )
             audio = speech["audio"]
-            words = speech["words"]
+            spoken = {"words": speech["words"], "language": speech["language"]}
             result["voice_id"] = speech["voice_id"]
         else:
             if not inputs["audio_url"].media.has_audio:
                 raise UnsupportedMedia("audio_url has no audio stream")
             audio = inputs["audio_url"].model_dump(mode="json")
-            words = await self.word_timings(inputs["audio_url"], ctx, span=(0.02, 0.1))
+            spoken = await self.word_timings(inputs["audio_url"], ctx, span=(0.02, 0.1))
         rendered = await self.call(
             "animator", "animate",
-            {"image": image.model_dump(mode="json"), "audio": audio, "words": words},
+            {"image": image.model_dump(mode="json"), "audio": audio, **spoken},
             ctx, stage="animate", span=(0.2, 0.98),
         )
-        return {**result, "video": rendered["video"], "audio": audio}
+        return {**result, "video": rendered["video"], "audio": audio, "render": rendered.get("render", {})}

@@ -143,21 +143,25 @@ class Graph:
             reasons.append(support["reason"])
         raise ProviderUnavailable("; ".join(reasons) or f"no {role!r} engine is configured")
 
-    async def word_timings(self, audio: MediaRef, ctx: JobContext, span: tuple[float, float]) -> list[dict]:
-        """The words of `audio` with their timings, from the optional `asr` engine (else none).
+    async def word_timings(self, audio: MediaRef | dict[str, Any], ctx: JobContext,
+                           span: tuple[float, float]) -> dict[str, Any]:
+        """{"words", "language"} of `audio` (an input, or a stored engine output) from the
+        optional `asr` engine (else no words).
 
-        Face engines close the lips where words start with p, b or m; without timings they work
-        from the sound alone, so an absent or unavailable `asr` is not an error.
+        Face engines shape the mouth from the words' phonemes; without timings they work from
+        the sound alone, so an absent or unavailable `asr` is not an error.
         """
         if "asr" not in self.engines:
-            return []
+            return {"words": [], "language": None}
         try:
-            transcript = await self.call("asr", "transcribe", {"audio": audio.model_dump(mode="json")},
+            ref = audio if isinstance(audio, dict) else audio.model_dump(mode="json")
+            transcript = await self.call("asr", "transcribe", {"audio": ref},
                                          ctx, stage="word timings", span=span)
         except ProviderUnavailable:
-            return []
-        return [w for segment in transcript["segments"] for w in segment.get("words", [])
-                if w["probability"] >= MIN_WORD_PROBABILITY]
+            return {"words": [], "language": None}
+        return {"words": [w for segment in transcript["segments"] for w in segment.get("words", [])
+                          if w["probability"] >= MIN_WORD_PROBABILITY],
+                "language": transcript.get("language")}
 
     async def _stream(
         self, role: str, method: str, payload: dict[str, Any],

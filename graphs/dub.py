@@ -5,7 +5,8 @@
     translated segments --tts.synthesize_segments--> one voice track, each line fitted to its slot
     original sound --separator.separate--> voice stem + background   (when a separator is configured)
     original sound (or its stems) + voice --mixer.mix--> the voice over the original's non-speech sound
-    video + mix (mouth driven by the voice) --lipsync.lipsync--> the dubbed video
+    voice --asr.transcribe--> its word timings (when the voice gave none)
+    video + mix (mouth driven by the voice and its words) --lipsync.lipsync--> the dubbed video
 
 Each stage's output is kept on the job (`Graph.stage`), so a retried attempt resumes at the
 stage that failed. The separator (demucs on a GPU) is optional: without one, or while it is
@@ -97,12 +98,22 @@ class DubGraph(Graph):
              "speech_intervals": [[s["start"], s["end"]] for s in transcript["segments"]],
              "new_intervals": [[p["start"], p["end"]] for p in speech["placements"]]},
             ctx, stage="mix", span=(0.48, 0.5)))
-        rendered = await self.stage(ctx, "lipsync", lambda: self.call(
-            lipsync_role(request), "lipsync",
-            {"video": source, "audio": mix["audio"], "voice": speech["audio"], "words": speech["words"]},
-            ctx, stage="lipsync", span=(0.5, 0.98)))
+
+        async def lipsync() -> dict[str, Any]:
+            # Voices without word timings (Kokoro) are heard by the asr engine instead: the
+            # mouth's shapes come from the words' phonemes.
+            spoken = ({"words": speech["words"], "language": speech["language"]} if speech["words"]
+                      else await self.word_timings(speech["audio"], ctx, span=(0.5, 0.52)))
+            return await self.call(
+                lipsync_role(request), "lipsync",
+                {"video": source, "audio": mix["audio"], "voice": speech["audio"],
+                 "words": spoken["words"], "language": spoken["language"] or speech["language"]},
+                ctx, stage="lipsync", span=(0.52, 0.98))
+
+        rendered = await self.stage(ctx, "lipsync", lipsync)
         return {
             "video": rendered["video"],
+            "render": rendered.get("render", {}),
             "source_language": translation["source_language"],
             "translator": translation["engine"],
             "target_language": request.target_language,

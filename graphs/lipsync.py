@@ -3,8 +3,8 @@
     audio --asr.transcribe (when configured)--> word timings
     video + audio + words --lipsync.lipsync--> video
 
-Word timings (from an `asr` engine, when one is configured) let the engine close the lips where
-words start with p, b or m.
+Word timings (from an `asr` engine, when one is configured) let the engine shape the mouth from
+the words' phonemes: closed on p/b/m, rounded on o/u, wide on ee.
 """
 
 from __future__ import annotations
@@ -35,11 +35,12 @@ class LipsyncGraph(Graph):
             raise UnsupportedMedia("video_url has no video stream")
         if not audio.media.has_audio:
             raise UnsupportedMedia("audio_url has no audio stream")
-        words = await self.word_timings(audio, ctx, span=(0.02, 0.1))
+        spoken = await self.word_timings(audio, ctx, span=(0.02, 0.1))
         rendered = await self.call(
             "lipsync", "lipsync",
             {"video": video.model_dump(mode="json"), "audio": audio.model_dump(mode="json"),
-             "words": words},
+             **spoken, "sync_mode": request.sync_mode,
+             "face": request.face.model_dump() if request.face else None},
             ctx, stage="lipsync", span=(0.1, 0.98),
         )
-        return {"video": rendered["video"]}
+        return {"video": rendered["video"], "render": rendered.get("render", {})}

@@ -129,12 +129,34 @@ class AvatarRequest(_Request):
         return self
 
 
+SyncMode = Literal["bounce", "loop", "cut_off", "silence", "remap"]
+
+
+class FacePick(BaseModel):
+    """The face to re-render when several are in shot: the one at (x, y) in frame `frame`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    frame: int = Field(0, ge=0, description="Source frame number (0 = first).")
+    x: float = Field(..., ge=0, description="Pixels from the left edge of the source video.")
+    y: float = Field(..., ge=0, description="Pixels from the top edge of the source video.")
+
+
 class LipsyncRequest(_Request):
     """Video + audio -> the video with its lips re-aligned to the audio."""
 
     video_url: Url
     audio_url: Url
     provider: Literal["auto", LipsyncProvider] = "auto"
+    sync_mode: SyncMode = Field(
+        "bounce", description="When audio and video lengths differ (Sync Labs' names). bounce: the "
+        "video plays forwards then backwards until the audio ends, or is trimmed to it; loop: "
+        "restarts instead; cut_off: the shorter of the two; silence: the longer, the audio padded "
+        "with silence (a longer audio is covered as in bounce); remap: the video sped up or slowed "
+        "to the audio's length.")
+    face: FacePick | None = Field(
+        None, description="Which face to re-render; by default the one whose mouth follows the "
+                          "video's own speech best.")
 
 
 class DubRequest(_Request):

@@ -1,5 +1,5 @@
 """facemesh-lipsync called directly (no Serve): frames without a face pass through untouched,
-the effect fades in and out around them, and playback order covers longer speech."""
+and the effect fades in and out around them."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from skimage.data import astronaut, coffee
 
 from deployments.base import Call, LocalMedia
 from deployments.face import LipsyncInput
-from deployments.facemesh_lipsync import FaceMeshLipsyncEngine, _playback_order, _strength
+from deployments.facemesh_lipsync import FaceMeshLipsyncEngine, _strength
 from deployments.talking_face.video_io import VideoWriter
 from serve_app.media import probe
 from tests.conftest import STORY
@@ -73,9 +73,3 @@ def test_the_effect_fades_next_to_lost_frames() -> None:
     strength = _strength([face] * 6 + [None] * 2 + [face] * 6)
     assert list(strength[:8]) == [1, 1, 1, 0.75, 0.5, 0.25, 0, 0]
     assert list(strength[8:]) == [0.25, 0.5, 0.75, 1, 1, 1]
-
-
-def test_longer_speech_plays_the_clip_back_and_forth() -> None:
-    assert _playback_order(9, 4, back_and_forth=True) == [0, 1, 2, 3, 2, 1, 0, 1, 2]
-    assert _playback_order(6, 4, back_and_forth=False) == [0, 1, 2, 3, 0, 1]
-    assert _playback_order(3, 1, back_and_forth=True) == [0, 0, 0]

@@ -1,10 +1,11 @@
 """How far the mouth opens, and how wide it is, at each video frame, from the target speech.
 
-Loudness in the speech band says when the mouth is open and roughly how far; the balance of
-high to low speech frequencies says whether it is spread (ee, s) or rounded (oo, o). Pauses
-close it. Where the words' timings are known (our TTS gives them, Whisper gives them for any
-speech), the lips also close at the onset of words that begin with p, b or m, which an energy
-curve alone cannot place.
+Where the words' timings are known (our TTS gives them, Whisper gives them for any speech),
+the shapes come from their phonemes (talking_face.visemes): closed on p/b/m, rounded on o/u/w,
+wide on ee, open in proportion to the vowel. Elsewhere loudness in the speech band says when
+the mouth is open and roughly how far, and the balance of high to low speech frequencies
+whether it is spread (ee, s) or rounded (oo, o); the lips still close at the onset of words
+that begin with p, b or m. Pauses close it.
 """
 
 from __future__ import annotations
@@ -13,12 +14,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from deployments.talking_face import visemes
 from serve_app.errors import NoSpeechDetected
 from serve_app.schemas import Word
 
 RATE = 16000
 HOP_S = 0.01
 BILABIAL = ("p", "b", "m")
+# Vowels open widest a little after the middle of their share of the word's time: measured on
+# real footage with Whisper's timings (bench/reenact.py). Closures for p/b/m are not delayed.
+VISEME_DELAY_S = 0.06
+LOUDNESS_SHARE = 0.6  # of the loudness curve that holds within words (bench/reenact.py)
 
 
 @dataclass
@@ -91,8 +97,10 @@ def _close_at_bilabials(level: np.ndarray, words: list[Word], hold_s: float = 0.
             level[at[inside]] *= closure[inside]
 
 
-def mouth_curve(samples: np.ndarray, fps: float, frames: int, words: list[Word] = ()) -> MouthCurve:
-    """The mouth's openness and width at each of `frames` video frames for 16 kHz `samples`."""
+def mouth_curve(samples: np.ndarray, fps: float, frames: int, words: list[Word] = (),
+                language: str | None = None) -> MouthCurve:
+    """The mouth's openness and width at each of `frames` video frames for 16 kHz `samples`
+    whose words (if known) are in `language` (BCP-47; English when unknown)."""
     db = _band_db(samples, 250, 3500)
     speech, floor, peak = speech_mask(db)
     gate = floor + 0.3 * (peak - floor)
@@ -103,9 +111,17 @@ def mouth_curve(samples: np.ndarray, fps: float, frames: int, words: list[Word] 
     spread = np.clip((brightness - np.median(brightness[speech])) / 12, -1, 1) * speech
     hop_times = np.arange(len(db)) * HOP_S
     times = np.arange(frames) / fps
+    openness = np.interp(times, hop_times, level, right=0.0)
+    width = np.interp(times, hop_times, _follow(spread, 3.0, 3.0), right=0.0)
+    phones = visemes.place(list(words), language)
+    said, said_width, inside, shut = visemes.shape_curves(phones, times, VISEME_DELAY_S)
+    # A word's span can run over a pause (Whisper's often do): the lips rest wherever it is
+    # silent. Loudness keeps a loud vowel open whatever the phoneme split guessed.
+    heard = np.interp(times, hop_times, _follow(speech.astype(float), 2.0, 4.0), right=0.0)
+    said = np.where(shut, 0.0, np.maximum(said * np.clip(heard * 1.5, 0, 1), LOUDNESS_SHARE * openness))
     return MouthCurve(
-        openness=np.interp(times, hop_times, level, right=0.0),
-        width=np.interp(times, hop_times, _follow(spread, 3.0, 3.0), right=0.0),
+        openness=np.where(inside, said, openness),
+        width=np.where(inside, said_width, width),
         speech=np.interp(times, hop_times, speech.astype(float), right=0.0) > 0.5,
     )
 

@@ -26,6 +26,13 @@ LOWER_INNER_LIP = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308]
 UPPER_OUTER_LIP = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291]
 LOWER_OUTER_LIP = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291]
 MOUTH_CORNERS = (61, 291)
+INNER_LIP_PAIRS = [(82, 87), (13, 14), (312, 317)]
+JAW = [132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288, 361]
+NOSE_BASE = [2, 98, 327, 64, 294]
+LOWER_FACE = JAW + NOSE_BASE + UPPER_OUTER_LIP + LOWER_OUTER_LIP
+# Points that speech does not move (eye corners, nose, upper cheeks): they place one frame's
+# lower face onto another's.
+STABLE = [33, 133, 263, 362, 168, 6, 197, 195, 5, 4, 1, 98, 327, 50, 280, 117, 346, 123, 352]
 NOSE_TIP, CHIN = 1, 152
 RIGHT_EYE_OUTER, LEFT_EYE_OUTER = 33, 263
 # Each eye: outer corner, upper lid (outer -> inner), inner corner, lower lid (outer -> inner).
@@ -36,25 +43,36 @@ EYES = [
 EYEBROWS = [[70, 63, 105, 66, 107], [300, 293, 334, 296, 336]]
 
 
-def face_mesh():
-    """A MediaPipe face-mesh graph for one face with refined (attention) lips and eyes."""
+def face_mesh(faces: int = 1):
+    """A MediaPipe face-mesh graph for up to `faces` faces with refined (attention) lips and eyes."""
     from mediapipe.python.solution_base import SolutionBase
     from mediapipe.python.solutions import face_mesh as mp_face_mesh
 
     return SolutionBase(
         binary_graph_path=mp_face_mesh._BINARYPB_FILE_PATH,
-        side_inputs={"num_faces": 1, "with_attention": True, "use_prev_landmarks": False},
+        side_inputs={"num_faces": faces, "with_attention": True, "use_prev_landmarks": False},
         outputs=["multi_face_landmarks"],
     )
 
 
-def landmarks(mesh, rgb: np.ndarray) -> np.ndarray | None:
-    """478 (x, y) pixel landmarks of the face in `rgb`, or None when there is none."""
-    out = mesh.process({"image": np.ascontiguousarray(rgb)}).multi_face_landmarks
-    if not out:
-        return None
+def all_landmarks(mesh, rgb: np.ndarray) -> list[np.ndarray]:
+    """478 (x, y) pixel landmarks of each face the mesh finds in `rgb`."""
+    out = mesh.process({"image": np.ascontiguousarray(rgb)}).multi_face_landmarks or []
     h, w = rgb.shape[:2]
-    return np.array([(p.x * w, p.y * h) for p in out[0].landmark], dtype=np.float64)
+    return [np.array([(p.x * w, p.y * h) for p in face.landmark], dtype=np.float64) for face in out]
+
+
+def landmarks(mesh, rgb: np.ndarray) -> np.ndarray | None:
+    """The landmarks of the first face found in `rgb`, or None when there is none."""
+    found = all_landmarks(mesh, rgb)
+    return found[0] if found else None
+
+
+def nearest_face(faces: list[np.ndarray], point: tuple[float, float]) -> np.ndarray | None:
+    """The face whose landmarks' centre is closest to `point` (x, y)."""
+    if not faces:
+        return None
+    return min(faces, key=lambda pts: float(np.linalg.norm(pts.mean(axis=0) - point)))
 
 
 def _in_crop(mesh, rgb: np.ndarray, box: tuple[float, float, float], size: int) -> np.ndarray | None:
@@ -70,12 +88,18 @@ def _in_crop(mesh, rgb: np.ndarray, box: tuple[float, float, float], size: int) 
 
 
 class FaceTracker:
-    """Landmarks frame after frame, following the face in a crop; re-detects when lost."""
+    """Landmarks frame after frame, following the face in a crop; re-detects when lost.
 
-    def __init__(self, size: int = CROP_SIZE) -> None:
+    With an `anchor` point (x, y) the tracker follows the face nearest it: each full-frame
+    detection looks for several faces and keeps that one, and the anchor then moves with it.
+    """
+
+    def __init__(self, size: int = CROP_SIZE, anchor: tuple[float, float] | None = None) -> None:
         self.mesh = face_mesh()
         self.size = size
         self.box: tuple[float, float, float] | None = None
+        self.anchor = anchor
+        self.finder = face_mesh(4) if anchor is not None else None
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray | None:
         pts = None
@@ -85,7 +109,9 @@ class FaceTracker:
                 pts = _in_crop(self.mesh, rgb, (cx, cy, half * grow), self.size)
                 if pts is not None:
                     break
-        if pts is None:
+        if pts is None and self.anchor is not None:
+            pts = self._near(rgb, self.anchor)
+        elif pts is None:
             pts = landmarks(self.mesh, rgb)
         if pts is None:
             pts = self._search(rgb)
@@ -94,7 +120,19 @@ class FaceTracker:
             return None
         lo, hi = pts.min(axis=0), pts.max(axis=0)
         self.box = ((lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, 0.8 * max(hi - lo))
+        if self.anchor is not None:
+            self.anchor = (self.box[0], self.box[1])
         return pts
+
+    def _near(self, rgb: np.ndarray, point: tuple[float, float]) -> np.ndarray | None:
+        """The face around `point`: squares of growing size centred on it, then the nearest of
+        the faces a full-frame pass finds."""
+        side = min(rgb.shape[:2])
+        for half in (0.25 * side, 0.4 * side, 0.6 * side):
+            pts = _in_crop(self.mesh, rgb, (point[0], point[1], half), self.size)
+            if pts is not None:
+                return pts
+        return nearest_face(all_landmarks(self.finder, rgb), point)
 
     def _search(self, rgb: np.ndarray) -> np.ndarray | None:
         """Look for a small face in overlapping squares of half the frame's shorter side.
@@ -112,6 +150,8 @@ class FaceTracker:
 
     def close(self) -> None:
         self.mesh.close()
+        if self.finder is not None:
+            self.finder.close()
 
 
 def track(frames: Iterable[np.ndarray]) -> list[np.ndarray | None]:
@@ -182,6 +222,14 @@ def yaw(pts: np.ndarray) -> float:
     axis = pts[LEFT_EYE_OUTER] - pts[RIGHT_EYE_OUTER]
     offset = pts[NOSE_TIP] - (pts[LEFT_EYE_OUTER] + pts[RIGHT_EYE_OUTER]) / 2
     return float(offset @ axis / (axis @ axis))
+
+
+def pitch(pts: np.ndarray) -> float:
+    """Nose tip's offset below the eye line, in eye distances (grows as the head tips down)."""
+    axis = pts[LEFT_EYE_OUTER] - pts[RIGHT_EYE_OUTER]
+    across = np.array([-axis[1], axis[0]])
+    offset = pts[NOSE_TIP] - (pts[LEFT_EYE_OUTER] + pts[RIGHT_EYE_OUTER]) / 2
+    return float(abs(offset @ across) / (axis @ axis))
 
 
 def check_available() -> None:

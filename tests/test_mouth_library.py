@@ -1,0 +1,185 @@
+"""The sample-based mouth, engine called directly (no Serve), on rights-clean clips made here: a
+talking clip rendered by the avatar engine from the astronaut photo (its mouth opens by known
+amounts) serves as the library. Also the visemes, the sync modes and the choice of face."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from skimage.data import astronaut
+
+from deployments.base import Call
+from deployments.face import AnimateInput, LipsyncInput
+from deployments.facemesh_avatar import FaceMeshAvatarEngine
+from deployments.facemesh_lipsync import FaceMeshLipsyncEngine
+from deployments.talking_face import composite, drive, timeline, visemes
+from deployments.talking_face import tracking as tk
+from deployments.talking_face.mouth_library import LibraryBuilder
+from deployments.talking_face.video_io import frames_rgb, read_audio, video_info
+from serve_app.schemas import FacePick, Word
+from tests.conftest import STORY
+from tests.lipsync_measure import fit_length, mouth_shapes, speech_activity, sync_score
+from tests.media import speech, talking_video
+from tests.test_facemesh_engine import frames_of, local
+
+
+def call(tmp_path: Path) -> Call:
+    folder = tmp_path / f"work{len(list(tmp_path.iterdir()))}"
+    folder.mkdir()
+    return Call(lambda _: None, folder)
+
+
+@pytest.fixture(scope="module")
+def talking(tmp_path_factory) -> dict[str, Path]:
+    """A 768x768 clip of the astronaut speaking one text (the library) and two other speeches."""
+    root = tmp_path_factory.mktemp("talking")
+    photo = root / "photo.png"
+    cv2.imwrite(str(photo), cv2.cvtColor(cv2.resize(astronaut(), (768, 768)), cv2.COLOR_RGB2BGR))
+    first = speech(" ".join(STORY[:2]), root / "first.wav")
+    avatar = FaceMeshAvatarEngine()
+    avatar.load()
+    clip = avatar.animate(AnimateInput(image=local(photo), audio=local(first)), Call(lambda _: None, root))
+    return {"clip": clip.video.path, "first": first,
+            "second": speech(" ".join(STORY[3:5]), root / "second.wav", voice="en-us+f3"),
+            "photo": photo}
+
+
+@pytest.fixture(scope="module")
+def engine() -> FaceMeshLipsyncEngine:
+    engine = FaceMeshLipsyncEngine()
+    engine.load()
+    return engine
+
+
+def test_every_mouth_comes_from_the_clip_and_follows_the_new_speech(engine, talking, tmp_path) -> None:
+    result = engine.lipsync(LipsyncInput(video=local(talking["clip"]), audio=local(talking["second"])),
+                            call(tmp_path))
+    assert result.render["method"] == "library", result.render
+    assert result.render["distinct_frames_used"] > 10 and result.render["runs"] >= 2
+    samples = read_audio(talking["second"])
+    assert abs(result.duration_seconds - len(samples) / 16000) <= 1 / 25
+    # The mouth opens where the new speech asks, read by an independent landmark pass.
+    times, shapes = mouth_shapes(result.video.path, work_height=512)
+    wanted = drive.mouth_curve(samples, 25, len(times)).openness
+    ok = np.isfinite(shapes[:, 0])
+    assert np.corrcoef(wanted[ok], shapes[ok, 0])[0, 1] > 0.6
+    score = sync_score(times, shapes, speech_activity(fit_length(samples, times[-1] + 0.04)))
+    assert score.passed, score.row()
+    first = read_audio(talking["first"])
+    other = sync_score(times, shapes, speech_activity(fit_length(first, times[-1] + 0.04)))
+    assert not other.passed, other.row()
+
+
+def test_a_mouth_put_back_into_its_own_frame_changes_nothing(talking) -> None:
+    rgb = next(frames_rgb(talking["clip"]))
+    tracker = tk.FaceTracker()
+    pts = tracker(rgb)
+    tracker.close()
+    builder = LibraryBuilder(budget_mb=64, expected_frames=1)
+    builder.add(0, rgb, pts)
+    library = builder.build([pts])
+    out = composite.paste_mouth(rgb.copy(), pts, library.patches[0])
+    assert np.abs(out.astype(int) - rgb.astype(int)).mean() < 0.5
+    # Into a frame of the same face shifted by 12 px, the mouth lands shifted by 12 px.
+    shifted = np.roll(rgb, 12, axis=1)
+    placed = composite.paste_mouth(shifted.copy(), pts + np.array([12, 0]), library.patches[0])
+    x0, y0 = (pts[13] - 40).astype(int)
+    assert np.abs(placed[y0:y0 + 80, x0 + 12:x0 + 92].astype(int)
+                  - rgb[y0:y0 + 80, x0:x0 + 80].astype(int)).mean() < 2
+
+
+def test_a_clip_with_no_open_mouth_falls_back_to_the_warp_and_says_so(engine, talking, tmp_path) -> None:
+    still = talking_video(tmp_path / "still.mp4", talking["first"], size=768)
+    result = engine.lipsync(LipsyncInput(video=local(still), audio=local(talking["second"])), call(tmp_path))
+    assert result.render["method"] == "warp"
+    assert "no open-mouth frames" in result.render["reason"]
+
+
+def test_a_small_face_falls_back_to_the_warp_and_says_so(talking, tmp_path) -> None:
+    engine = FaceMeshLipsyncEngine(min_eye_px=1000)
+    engine.load()
+    result = engine.lipsync(LipsyncInput(video=local(talking["clip"]), audio=local(talking["second"])),
+                            call(tmp_path))
+    assert result.render["method"] == "warp" and "the face is small" in result.render["reason"]
+
+
+@pytest.mark.parametrize(("mode", "seconds"), [("cut_off", "shorter"), ("silence", "longer"),
+                                                ("remap", "audio"), ("loop", "audio")])
+def test_sync_modes_decide_the_length(engine, talking, tmp_path, mode, seconds) -> None:
+    short = speech(STORY[6], tmp_path / "short.wav")
+    video_s = video_info(talking["clip"]).frames / 25
+    audio_s = len(read_audio(short)) / 16000
+    assert audio_s < video_s - 1
+    result = engine.lipsync(LipsyncInput(video=local(talking["clip"]), audio=local(short), sync_mode=mode),
+                            call(tmp_path))
+    expected = {"shorter": audio_s, "longer": video_s, "audio": audio_s}[seconds]
+    assert abs(result.duration_seconds - expected) <= 1 / 25, (mode, result.duration_seconds, expected)
+    assert result.render["sync_mode"] == mode
+    frames = frames_of(result.video.path)
+    assert len(frames) == round(result.duration_seconds * 25)
+    if mode == "silence":  # the sound is padded with silence to the video's end
+        sound = read_audio(result.video.path)
+        assert np.abs(sound[int((audio_s + 0.3) * 16000):]).max() < 0.01
+
+
+def test_playback_orders() -> None:
+    assert timeline.playback_order("bounce", 9, 4) == [0, 1, 2, 3, 2, 1, 0, 1, 2]
+    assert timeline.playback_order("loop", 6, 4) == [0, 1, 2, 3, 0, 1]
+    assert timeline.playback_order("remap", 7, 4) == [0, 0, 1, 2, 2, 2, 3]
+    assert timeline.playback_order("remap", 2, 5) == [0, 4]
+    assert timeline.playback_order("bounce", 3, 1) == [0, 0, 0]
+    modes = ("bounce", "cut_off", "silence", "remap")
+    assert [timeline.output_frames(m, 10, 30) for m in modes] == [10, 10, 30, 10]
+    assert timeline.plays_backwards([0, 1, 2, 1]) and not timeline.plays_backwards([0, 1, 2, 0, 1])
+
+
+def test_the_picked_face_is_re_rendered_and_the_other_left_alone(engine, talking, tmp_path) -> None:
+    """Two people side by side (the library clip twice): `face` picks the right-hand one."""
+    frames = list(frames_rgb(talking["clip"]))
+    pair = tmp_path / "pair.mp4"
+    from deployments.talking_face.video_io import VideoWriter
+
+    writer = VideoWriter(pair, 1536, 768, 25, crf=12)
+    for rgb in frames:
+        writer.write(np.hstack([frames[0], rgb]))
+    writer.finish(talking["first"])
+    result = engine.lipsync(LipsyncInput(video=local(pair), audio=local(talking["second"]),
+                                         face=FacePick(frame=0, x=1140, y=390)), call(tmp_path))
+    out, source = frames_of(result.video.path), frames_of(pair)
+    tracker = tk.FaceTracker()
+    x, y = tracker(frames[0])[13].astype(int)
+    tracker.close()
+
+    def change(offset: int) -> float:
+        """The largest mean change around a mouth, over the frames."""
+        return max(np.abs(o[y - 60:y + 60, x + offset - 80:x + offset + 80].astype(int)
+                          - s[y - 60:y + 60, x + offset - 80:x + offset + 80].astype(int)).mean()
+                   for o, s in zip(out, source, strict=False))
+
+    assert change(0) < 2, "the face that was not picked is left as it was"
+    assert change(768) > 8, "the picked face's mouth is re-rendered"
+
+
+def test_visemes_shape_the_mouth_by_phoneme() -> None:
+    assert visemes.phonemes(["map", "shoe", "", "see"], "en-US")[0][0] == "m"
+    words = [Word(start=0.0, end=0.5, word=" map", probability=1),
+             Word(start=0.6, end=1.0, word=" two", probability=1),
+             Word(start=1.1, end=1.5, word=" see!", probability=1)]
+    phones = visemes.place(words, "en-US")
+    assert phones[0].closed and phones[0].start == 0.0 and abs(phones[-1].end - 1.5) < 1e-9
+    times = np.arange(0, 2.0, 0.01)
+    opening, width, inside, shut = visemes.shape_curves(phones, times)
+    assert opening[np.abs(times - (phones[0].start + phones[0].end) / 2) < 0.02].max() == 0.0, "m closes"
+    assert shut[times < phones[0].end].all() and not shut[(times > 0.15) & (times < 0.3)].any()
+    assert opening[(times > 0.15) & (times < 0.45)].max() > 0.7, "the a in map opens wide"
+    assert width[(times > 0.8) & (times < 0.95)].min() < -0.5, "oo in two is rounded"
+    assert width[(times > 1.3) & (times < 1.45)].max() > 0.5, "ee in see is spread"
+    assert not inside[times > 1.6].any() and opening[times > 1.7].max() == 0.0, "closed after speech"
+
+
+def test_visemes_read_other_languages() -> None:
+    assert visemes.phonemes(["obrigado", "mesa"], "pt-BR")[1][0] == "m"
+    assert visemes.espeak_voice("pt-BR") == "pt-br" and visemes.espeak_voice(None) == "en-us"
