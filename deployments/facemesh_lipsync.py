@@ -27,7 +27,7 @@ from deployments.talking_face import composite, drive, mouth_choice, render, tim
 from deployments.talking_face import tracking as tk
 from deployments.talking_face.mouth_library import LibraryBuilder, MouthLibrary
 from deployments.talking_face.video_io import VideoWriter, frames_rgb, read_audio, video_info
-from serve_app.errors import NoFaceDetected
+from serve_app.errors import NoFaceDetected, NoSpeechDetected, UnsupportedMedia
 from serve_app.schemas import FacePick
 
 
@@ -114,7 +114,9 @@ class FaceMeshLipsyncEngine(Engine):
                call: Call) -> tuple[list[np.ndarray | None], MouthLibrary]:
         """Smoothed landmarks of the first `count` source frames (None where the face is lost or
         turned away) and the library of their mouths. Fills `cache` with the frames on the way."""
-        tracker = tk.FaceTracker(anchor=_anchor(request.video.path, request.face))
+        anchor = (_anchor(request.video.path, request.face) if request.face is not None
+                  else _speaker(request.video.path, fps))
+        tracker = tk.FaceTracker(anchor=anchor)
         builder = LibraryBuilder(self.config.library_mb, count)
         found: list[np.ndarray | None] = []
         try:
@@ -196,6 +198,47 @@ def _anchor(video: Path, face: FacePick | None) -> tuple[float, float] | None:
     finally:
         tracker.close()
     raise NoFaceDetected(f"the video has no frame {face.frame} to pick a face in")
+
+
+def _speaker(video: Path, fps: float, seconds: float = 8.0) -> tuple[float, float] | None:
+    """With several faces in the first frame, the centre of the one whose mouth moves with the
+    video's own speech over its first `seconds` (None when there is one face or none)."""
+    finder = tk.face_mesh(4)
+    try:
+        first = next(frames_rgb(video), None)
+        faces = tk.find_faces(finder, first) if first is not None else []
+    finally:
+        finder.close()
+    if len(faces) < 2:
+        return None
+    centres = [tuple(f.mean(axis=0)) for f in faces]
+    try:
+        count = round(seconds * fps)
+        speech = drive.mouth_curve(read_audio(video), fps, count).openness
+    except (UnsupportedMedia, NoSpeechDetected):  # no sound to judge by: the largest face
+        return centres[int(np.argmax([tk.eye_distance(f) for f in faces]))]
+    trackers = [tk.FaceTracker(anchor=c) for c in centres]
+    openings = np.full((len(faces), count), np.nan)
+    try:
+        for k, rgb in enumerate(frames_rgb(video)):
+            if k >= count:
+                break
+            for tracker, row in zip(trackers, openings, strict=True):
+                pts = tracker(rgb)
+                row[k] = np.nan if pts is None else tk.inner_lip_gap(pts)
+    finally:
+        for tracker in trackers:
+            tracker.close()
+    return centres[int(np.argmax([_follows(row, speech) for row in openings]))]
+
+
+def _follows(opening: np.ndarray, speech: np.ndarray) -> float:
+    """How well a mouth's motion follows the speech's loudness (correlation; -1 when unknown)."""
+    motion = np.abs(np.diff(opening, prepend=opening[:1]))
+    ok = np.isfinite(motion)
+    if ok.sum() < 10 or np.std(motion[ok]) == 0 or np.std(speech[ok]) == 0:
+        return -1.0
+    return float(np.corrcoef(motion[ok], speech[ok])[0, 1])
 
 
 def _strength(faces: list[np.ndarray | None], ramp: int = 4) -> np.ndarray:

@@ -86,42 +86,67 @@ def render_mouth(img: np.ndarray, pts: np.ndarray, gap: float, half_width: float
     wanted_gap = gap * strength * (1 - s * s) ** 0.6 * inside
     centre_change = gap * strength - float(np.interp(0.0, *_curve(local, tk.LOWER_INNER_LIP))
                                            - np.interp(0.0, *_curve(local, tk.UPPER_INNER_LIP)))
-    lip_shift = wanted_gap - source_gap
+    # Closing goes a little past the landmarks' gap: the mesh tends to put the inner lip on the
+    # edge of visible teeth, and lips pressed together hide a little of the lower one anyway.
+    lip_shift = wanted_gap - source_gap - np.minimum(source_gap, 0.1 * eye)
     jaw_shift = centre_change * np.exp(-0.5 * (u / (1.3 * half)) ** 2)
     toward_chin = _smoothstep((v - lower_outer) / max(chin - lower_outer.mean(), 1.0))
     fade = ((1 - _smoothstep((np.abs(u) - 1.4 * half) / (1.1 * half)))
             * (1 - _smoothstep((v - chin) / (0.4 * eye))))
     below = v >= upper
     dv = np.where(below, (1 - toward_chin) * lip_shift + toward_chin * jaw_shift, 0.0)
-    # The upper lip rises a little as the mouth opens.
-    dv -= ~below * 0.12 * wanted_gap * np.exp(-(upper - v) / (0.12 * eye))
+    # The opening starts a little above the inner-lip line, which sits in the dark crease
+    # between closed lips: painting over it keeps that crease from showing as a band.
+    crease = 0.012 * eye * np.clip(wanted_gap / (0.03 * eye), 0, 1)
     spread = 0.0 if half_width is None else half_width - tk.mouth_half_width(pts)
     du = spread * strength * s * np.exp(-0.5 * ((v - upper) / (0.3 * eye)) ** 2)
     out = _remap(img, xs, ys, du * fade, dv * fade, e1, e2)
-    _paint_interior(out, img[box], u, v, upper, wanted_gap, half, eye)
+    _paint_interior(out, img[box], u, v, upper - crease, wanted_gap + crease, half, eye)
     img[box] = out
 
 
 def _paint_interior(out, source, u, v, upper, gap, half, eye) -> None:
-    """Fill the opened gap: dark and lip-tinted, the upper teeth and the tongue lit like the face."""
+    """Fill the opened gap with a mouth that fits the face: its colours come from the picture's
+    own lips and skin, so the interior is lit like the face. Upper teeth (tinted by the skin,
+    shaded towards the corners and the biting edge, with the gaps between incisors), a tongue
+    low in a wide opening, lower teeth at the bottom of a wide one, and the lip colour in deep
+    shade behind them; the lips cast a soft shadow onto all of it."""
     # Each pixel row covers [v - 0.5, v + 0.5]: paint the part of it inside the gap (anti-aliased).
     alpha = np.clip(np.minimum(v + 0.5, upper + gap) - np.maximum(v - 0.5, upper), 0, 1)
     if alpha.max() <= 0:
         return
-    light = float(np.clip(np.median(source.reshape(-1, 3).mean(axis=1)) / 150, 0.4, 1.3))
+    # Skin from the cheeks beside the mouth and above the upper lip (the region also holds
+    # hair, shadow and background below the chin).
+    cheeks = (np.abs(u) > 1.15 * half) & (np.abs(u) < 1.6 * half) & (np.abs(v - upper) < 0.08 * eye)
+    above = (np.abs(u) < 0.7 * half) & (v > upper - 0.3 * eye) & (v < upper - 0.15 * eye)
+    skin_band = cheeks | above
+    skin = np.median(source[skin_band] if skin_band.sum() > 8 else source.reshape(-1, 3), axis=0)
+    skin = skin.astype(float)
+    lip_band = (np.abs(u) < 0.6 * half) & (v > upper - 0.07 * eye) & (v < upper - 0.01 * eye)
+    lip = np.median(source[lip_band], axis=0).astype(float) if lip_band.sum() > 8 else skin * [0.8, 0.55, 0.55]
+    light = float(np.clip(skin.mean() / 150, 0.4, 1.3))
     depth = np.clip((v - upper) / np.maximum(gap, 1e-3), 0, 1)[..., None]
-    throat = np.array([70, 24, 30]) * (1 - 0.5 * np.sin(np.pi * depth))
-    shows = np.clip(gap / (0.1 * eye), 0, 1)[..., None]
-    tongue = np.array([110, 50, 56]) * _smoothstep((depth - 0.7) / 0.3) * shows
-    colour = np.maximum(throat, tongue) * light
+    across = np.clip(np.abs(u) / half, 0, 1)[..., None]
+    throat = lip * (0.22 + 0.2 * (1 - np.sin(np.pi * depth))) * (1 - 0.4 * across ** 2)
+    wide = np.clip(gap / (0.1 * eye), 0, 1)[..., None]
+    tongue = _smoothstep((depth - 0.58 - 0.3 * across ** 2) / 0.12) * wide
+    colour = throat * (1 - tongue) + lip * 0.7 * (1 - 0.3 * across) * tongue
+    sides = 1 - _smoothstep((across - 0.5) / 0.3)
+    enamel = (0.55 * np.array([236.0, 232.0, 220.0]) * light + 0.45 * skin) * (1 - 0.35 * across ** 1.5)
+    tooth = 0.1 * eye
+    seam = np.abs((u / tooth + 0.5) % 1 - 0.5) * tooth
+    enamel = enamel * (1 - 0.1 * np.exp(-(seam / (0.004 * eye + 0.4)) ** 2))[..., None]
     teeth_height = np.minimum(0.3 * gap, 0.08 * eye)
-    teeth = (np.clip(upper + teeth_height - v, 0, 1)
-             * (1 - _smoothstep((np.abs(u) - 0.45 * half) / (0.3 * half)))
-             * np.clip(gap / (0.06 * eye) - 0.5, 0, 1))[..., None]
-    # Teeth in the mouth's shade: lit at the lip edge, greying towards the biting edge.
-    greying = 1 - 0.25 * np.clip((v - upper) / np.maximum(teeth_height, 1), 0, 1)
-    enamel = np.array([196, 190, 178]) * light * greying[..., None]
-    colour = colour * (1 - 0.85 * teeth) + enamel * 0.85 * teeth
+    upper_teeth = (np.clip(upper + teeth_height - v + 0.5, 0, 1)[..., None] * sides
+                   * np.clip(gap / (0.05 * eye) - 0.3, 0, 1)[..., None])
+    biting = 1 - 0.2 * np.clip((v - upper) / np.maximum(teeth_height, 1), 0, 1)[..., None]
+    colour = colour * (1 - upper_teeth) + enamel * biting * upper_teeth
+    lower_height = np.minimum(0.16 * gap, 0.045 * eye)
+    lower_teeth = (np.clip(v - (upper + gap - lower_height) + 0.5, 0, 1)[..., None] * sides
+                   * np.clip(gap / (0.12 * eye) - 0.5, 0, 1)[..., None] * 0.8)
+    colour = colour * (1 - lower_teeth) + enamel * 0.7 * lower_teeth
+    edge = np.minimum(v - upper, upper + gap - v)
+    colour = colour * (0.8 + 0.2 * _smoothstep(edge / (0.02 * eye)))[..., None]
     a = alpha[..., None]
     out[:] = np.clip(out * (1 - a) + colour * a, 0, 255).astype(np.uint8)
 

@@ -68,6 +68,24 @@ def landmarks(mesh, rgb: np.ndarray) -> np.ndarray | None:
     return found[0] if found else None
 
 
+def find_faces(mesh, rgb: np.ndarray, size: int = CROP_SIZE) -> list[np.ndarray]:
+    """Every face in `rgb` (up to the mesh's count per look): the whole frame, then squares of
+    its shorter side across the longer one (the detector misses faces in wide frames), each face
+    once."""
+    h, w = rgb.shape[:2]
+    side = min(h, w)
+    found = all_landmarks(mesh, rgb)
+    for x in range(0, w - side + 1, max(side // 2, 1)):
+        for y in range(0, h - side + 1, max(side // 2, 1)):
+            crop = cv2.resize(rgb[y:y + side, x:x + side], (size, size), interpolation=cv2.INTER_AREA)
+            found += [pts * side / size + [x, y] for pts in all_landmarks(mesh, crop)]
+    faces: list[np.ndarray] = []
+    for pts in found:
+        if all(np.linalg.norm(pts.mean(axis=0) - f.mean(axis=0)) > 0.5 * eye_distance(f) for f in faces):
+            faces.append(pts)
+    return faces
+
+
 def nearest_face(faces: list[np.ndarray], point: tuple[float, float]) -> np.ndarray | None:
     """The face whose landmarks' centre is closest to `point` (x, y)."""
     if not faces:
