@@ -25,6 +25,7 @@ BILABIAL = ("p", "b", "m")
 # real footage with Whisper's timings (bench/reenact.py). Closures for p/b/m are not delayed.
 VISEME_DELAY_S = 0.06
 LOUDNESS_SHARE = 0.6  # of the loudness curve that holds within words (bench/reenact.py)
+PAUSE_CLOSE_S = 0.3  # how quickly the lips settle once the sound stops inside a word's span
 
 
 @dataclass
@@ -117,7 +118,7 @@ def mouth_curve(samples: np.ndarray, fps: float, frames: int, words: list[Word] 
     said, said_width, inside, shut = visemes.shape_curves(phones, times, VISEME_DELAY_S)
     # A word's span can run over a pause (Whisper's often do): the lips rest wherever it is
     # silent. Loudness keeps a loud vowel open whatever the phoneme split guessed.
-    heard = np.interp(times, hop_times, _follow(speech.astype(float), 2.0, 4.0), right=0.0)
+    heard = np.interp(times, hop_times, _follow(speech.astype(float), 2.0, PAUSE_CLOSE_S / HOP_S), right=0.0)
     said = np.where(shut, 0.0, np.maximum(said * np.clip(heard * 1.5, 0, 1), LOUDNESS_SHARE * openness))
     return MouthCurve(
         openness=np.where(inside, said, openness),
