@@ -35,11 +35,11 @@ from fastapi import Depends, FastAPI
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from redis.asyncio import Redis
 
+from reelcore.schemas import AnalyzeRequest, JobType, VideoJob
+from reelcore.settings import get_settings
 from serve_app.auth import Accounts
 from serve_app.jobs import JobStore
 from serve_app.keys import Keys
-from serve_app.schemas import AnalyzeRequest, JobType, VideoJob
-from serve_app.settings import get_settings
 
 ROUTE = "/v1/video/analyze"
 BODY = {"video_url": "https://media.example.com/x.mp4", "tasks": ["transcribe"]}

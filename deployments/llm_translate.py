@@ -25,9 +25,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from deployments.base import Call, Engine, Support, Unavailable
 from deployments.fast_translate import PairRequest, TranslateRequest, Translation, subtitles_file
-from serve_app.errors import ProviderUnavailable
+from reelcore.engine import Call, Engine, Support, Unavailable
+from reelcore.errors import ProviderUnavailable
 
 SPEAKING_RATES = {  # characters per second of natural dubbed speech, by base language
     "en": 15.0, "es": 15.0, "it": 15.0, "pt": 14.0, "fr": 14.0, "de": 14.0, "nl": 14.0,

@@ -31,9 +31,9 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from deployments.base import Unavailable
 from deployments.talking_face.video_io import VideoWriter
 from deployments.video_chat.engine import Clip, VideoChatEngine
+from reelcore.engine import Unavailable
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)

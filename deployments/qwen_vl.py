@@ -24,8 +24,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from deployments.base import Unavailable
 from deployments.video_chat.engine import Clip, VideoChatEngine
+from reelcore.engine import Unavailable
 
 FAMILIES = {"qwen2_5_vl": "qwen2.5-vl", "qwen3_vl": "qwen3-vl", "qwen3_vl_moe": "qwen3-vl"}
 """config.json model_type -> the provider name it serves."""

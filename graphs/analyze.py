@@ -20,9 +20,9 @@ from __future__ import annotations
 from typing import Any
 
 from graphs.base import Graph, JobContext
-from serve_app.errors import NoSpeechDetected, UnsupportedMedia
-from serve_app.media import MediaRef
-from serve_app.schemas import AnalyzeRequest
+from reelcore.errors import NoSpeechDetected, UnsupportedMedia
+from reelcore.media import MediaRef
+from reelcore.schemas import AnalyzeRequest
 
 TASK_ROLES = {"transcribe": "asr", "scenes": "scenes", "embed": "embedder", "qa": "qa"}
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from graphs.base import Graph, JobContext
-from serve_app.errors import UnsupportedMedia
-from serve_app.media import MediaRef
-from serve_app.schemas import AvatarRequest
+from reelcore.errors import UnsupportedMedia
+from reelcore.media import MediaRef
+from reelcore.schemas import AvatarRequest
 
 
 class AvatarGraph(Graph):

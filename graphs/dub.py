@@ -20,9 +20,9 @@ from __future__ import annotations
 from typing import Any
 
 from graphs.base import Graph, JobContext
-from serve_app.errors import NoSpeechDetected, ProviderUnavailable, UnsupportedMedia
-from serve_app.media import MediaRef
-from serve_app.schemas import DubRequest
+from reelcore.errors import NoSpeechDetected, ProviderUnavailable, UnsupportedMedia
+from reelcore.media import MediaRef
+from reelcore.schemas import DubRequest
 
 
 def lipsync_role(request: DubRequest) -> str:

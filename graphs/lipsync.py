@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from graphs.base import Graph, JobContext
-from serve_app.errors import UnsupportedMedia
-from serve_app.media import MediaRef
-from serve_app.schemas import LipsyncRequest
+from reelcore.errors import UnsupportedMedia
+from reelcore.media import MediaRef
+from reelcore.schemas import LipsyncRequest
 
 
 class LipsyncGraph(Graph):

@@ -11,9 +11,9 @@ import asyncio
 import click
 from redis.asyncio import Redis
 
+from reelcore.settings import get_settings
 from serve_app.auth import Accounts
 from serve_app.keys import Keys
-from serve_app.settings import get_settings
 
 
 def _accounts() -> Accounts:

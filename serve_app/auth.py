@@ -8,7 +8,7 @@ import secrets
 
 from redis.asyncio import Redis
 
-from serve_app.errors import Unauthorized
+from reelcore.errors import Unauthorized
 from serve_app.jobs import utcnow
 from serve_app.keys import Keys
 

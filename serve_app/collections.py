@@ -24,11 +24,11 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 from ulid import ULID
 
-from serve_app.errors import InvalidRequest, NotFound
+from reelcore.errors import InvalidRequest, NotFound
+from reelcore.schemas import Collection, JobStatus, JobType, Moment, SearchResult, VideoJob
+from reelcore.storage import Storage
 from serve_app.jobs import utcnow
 from serve_app.keys import Keys
-from serve_app.schemas import Collection, JobStatus, JobType, Moment, SearchResult, VideoJob
-from serve_app.storage import Storage
 
 
 @dataclass

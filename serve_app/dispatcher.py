@@ -17,9 +17,7 @@ from ray import serve
 from ray.serve.handle import DeploymentHandle
 from redis.asyncio import Redis
 
-from serve_app.auth import Accounts
-from serve_app.config import PipelineSpec, import_string
-from serve_app.errors import (
+from reelcore.errors import (
     Canceled,
     InternalError,
     NotFound,
@@ -28,14 +26,17 @@ from serve_app.errors import (
     ReelserveError,
     WorkerLost,
 )
+from reelcore.imports import import_string
+from reelcore.media import MediaRef
+from reelcore.schemas import REQUEST_MODELS, JobStatus, JobType
+from reelcore.settings import get_settings
+from reelcore.storage import get_storage, owner_key
+from serve_app.auth import Accounts
+from serve_app.config import PipelineSpec
 from serve_app.inputs import ingest_all
 from serve_app.jobs import JobRecord, JobStore
 from serve_app.keys import QUEUE_GROUP, WEBHOOK_GROUP, Keys
-from serve_app.media import MediaRef
 from serve_app.provider_keys import ProviderKeys
-from serve_app.schemas import REQUEST_MODELS, JobStatus, JobType
-from serve_app.settings import get_settings
-from serve_app.storage import get_storage, owner_key
 from serve_app.streams import StreamWorker
 from serve_app.webhooks import WebhookSender
 

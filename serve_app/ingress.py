@@ -15,19 +15,19 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
 
+from reelcore.errors import InvalidRequest, ReelserveError, ServiceUnavailable
+from reelcore.schemas import JobType
+from reelcore.settings import get_settings
+from reelcore.storage import get_storage
 from serve_app.auth import Accounts
 from serve_app.collections import Collections
 from serve_app.config import PipelineSpec
 from serve_app.deps import Services, install
-from serve_app.errors import InvalidRequest, ReelserveError, ServiceUnavailable
 from serve_app.jobs import JobStore
 from serve_app.keys import Keys
 from serve_app.provider_keys import ProviderKeys
 from serve_app.providers import ProviderRegistry
 from serve_app.routers import account, collections, files, system, uploads, video, voices
-from serve_app.schemas import JobType
-from serve_app.settings import get_settings
-from serve_app.storage import get_storage
 
 log = logging.getLogger("ray.serve")
 

@@ -18,9 +18,8 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 from ulid import ULID
 
-from serve_app.errors import IdempotencyConflict, JobNotCancelable, NotFound, ReelserveError
-from serve_app.keys import IDEMPOTENCY_TTL_SECONDS, Keys
-from serve_app.schemas import (
+from reelcore.errors import IdempotencyConflict, JobNotCancelable, NotFound, ReelserveError
+from reelcore.schemas import (
     ErrorInfo,
     JobEvent,
     JobList,
@@ -30,6 +29,7 @@ from serve_app.schemas import (
     WebhookAttempt,
     WebhookState,
 )
+from serve_app.keys import IDEMPOTENCY_TTL_SECONDS, Keys
 
 ACTIVE = (JobStatus.pending, JobStatus.processing)
 

@@ -14,16 +14,17 @@ from typing import Any
 from pydantic import BaseModel
 from ray.serve.handle import DeploymentHandle
 
-from graphs.base import alternatives
-from serve_app.config import PipelineSpec, import_string
-from serve_app.errors import ProviderUnavailable
-from serve_app.schemas import (
+from reelcore.engine import alternatives
+from reelcore.errors import ProviderUnavailable
+from reelcore.imports import import_string
+from reelcore.schemas import (
     BYOK_PROVIDERS,
     EMBEDDED_PROVIDERS,
     PROVIDERS,
     JobType,
     ProviderInfo,
 )
+from serve_app.config import PipelineSpec
 
 
 class ProviderRegistry:

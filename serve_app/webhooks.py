@@ -14,14 +14,14 @@ from datetime import datetime
 
 from standardwebhooks import Webhook
 
+from reelcore.errors import ReelserveError
+from reelcore.schemas import WebhookAttempt
+from reelcore.settings import Settings
+from reelcore.storage import Storage
 from serve_app.auth import Accounts
-from serve_app.errors import ReelserveError
 from serve_app.fetch import post_json
 from serve_app.jobs import JobRecord, JobStore, utcnow
 from serve_app.results import present
-from serve_app.schemas import WebhookAttempt
-from serve_app.settings import Settings
-from serve_app.storage import Storage
 
 
 def event_body(job: JobRecord, at: datetime, storage: Storage) -> str:

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from deployments.base import Call, Unavailable
 from deployments.fast_translate import PairRequest, Segment, TranslateRequest
 from deployments.llm_translate import (
     DEFAULT_RATE,
@@ -28,7 +27,8 @@ from deployments.llm_translate import (
     shorten_prompt,
     translate_prompt,
 )
-from serve_app.errors import ProviderUnavailable
+from reelcore.engine import Call, Unavailable
+from reelcore.errors import ProviderUnavailable
 from tests.tiny_llm import tiny_llama
 
 PAIRS = ["en->es", "en->fr", "*->de", "en->pt-BR"]

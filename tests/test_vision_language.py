@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deployments.base import Call, LocalMedia, Unavailable
 from deployments.opengvlab_chat import OpenGvLabChatEngine
 from deployments.qwen_vl import QwenVlEngine
 from deployments.talking_face.video_io import VideoWriter
 from deployments.video_chat.engine import Clip, DescribeScenesRequest, VideoQuestionRequest
 from deployments.video_chat.frames import frames_at, spread
 from deployments.video_chat.prompts import TimedText, answer_prompt, cited_slots, describe_prompt
-from serve_app.media import probe
+from reelcore.engine import Call, LocalMedia, Unavailable
+from reelcore.media import probe
 from tests.remote_code_checkpoint import remote_code_checkpoint
 from tests.tiny_vlm import tiny_qwen2_5_vl, tiny_qwen3_vl
 

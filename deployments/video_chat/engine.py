@@ -17,9 +17,9 @@ from typing import ClassVar
 import numpy as np
 from pydantic import BaseModel, Field
 
-from deployments.base import Call, Engine, LocalMedia
 from deployments.video_chat.frames import frames_at, spread
 from deployments.video_chat.prompts import TimedText, answer_prompt, cited_slots, clean, describe_prompt
+from reelcore.engine import Call, Engine, LocalMedia
 
 
 class SceneSlot(TimedText):

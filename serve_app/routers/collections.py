@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 from fastapi import APIRouter, Response
 
-from serve_app.deps import OwnerDep, ServicesDep
-from serve_app.errors import ProviderUnavailable, error_from_dict
-from serve_app.schemas import (
+from reelcore.errors import ProviderUnavailable, error_from_dict
+from reelcore.schemas import (
     Collection,
     CollectionIn,
     CollectionList,
@@ -16,6 +15,7 @@ from serve_app.schemas import (
     SearchRequest,
     SearchResult,
 )
+from serve_app.deps import OwnerDep, ServicesDep
 
 router = APIRouter(prefix="/v1/collections", tags=["collections"],
                    responses={c: {"model": ErrorResponse} for c in (401, 404, 409, 422)})

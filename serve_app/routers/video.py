@@ -8,9 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sse_starlette.sse import EventSourceResponse
 
-from serve_app.deps import IdempotencyKey, OwnerDep, ServicesDep
-from serve_app.results import present
-from serve_app.schemas import (
+from reelcore.schemas import (
     AnalyzeRequest,
     AvatarRequest,
     DubRequest,
@@ -23,6 +21,8 @@ from serve_app.schemas import (
     LipsyncRequest,
     VideoJob,
 )
+from serve_app.deps import IdempotencyKey, OwnerDep, ServicesDep
+from serve_app.results import present
 
 ERRORS = {code: {"model": ErrorResponse} for code in (401, 404, 409, 422)}
 router = APIRouter(prefix="/v1/video", tags=["video"], responses=ERRORS)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
+from reelcore.errors import error_from_dict
+from reelcore.schemas import ErrorResponse, LanguageTag, VoiceList
 from serve_app.deps import OwnerDep, ServicesDep
-from serve_app.errors import error_from_dict
-from serve_app.schemas import ErrorResponse, LanguageTag, VoiceList
 
 router = APIRouter(prefix="/v1/voices", tags=["voices"],
                    responses={c: {"model": ErrorResponse} for c in (401, 422)})
