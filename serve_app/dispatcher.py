@@ -15,7 +15,6 @@ from typing import Any
 
 from ray import serve
 from ray.serve.handle import DeploymentHandle
-from redis.asyncio import Redis
 
 from reelcore.errors import (
     Canceled,
@@ -33,6 +32,7 @@ from reelcore.settings import get_settings
 from reelcore.storage import get_storage, owner_key
 from serve_app.auth import Accounts
 from serve_app.config import PipelineSpec
+from serve_app.connections import connect
 from serve_app.inputs import ingest_all
 from serve_app.jobs import JobRecord, JobStore
 from serve_app.keys import QUEUE_GROUP, WEBHOOK_GROUP, Keys
@@ -79,7 +79,7 @@ class Dispatcher:
         engines: dict[str, DeploymentHandle],
     ) -> None:
         self.settings = get_settings()
-        self.redis = Redis.from_url(self.settings.redis_url, decode_responses=True)
+        self.redis = connect(self.settings.redis_url)
         keys = Keys(self.settings.key_prefix)
         self.store = JobStore(self.redis, keys, self.settings.job_ttl_seconds)
         self.storage = get_storage()

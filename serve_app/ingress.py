@@ -10,7 +10,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from ray import serve
 from ray.serve.handle import DeploymentHandle
-from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
@@ -22,6 +21,7 @@ from reelcore.storage import get_storage
 from serve_app.auth import Accounts
 from serve_app.collections import Collections
 from serve_app.config import PipelineSpec
+from serve_app.connections import connect
 from serve_app.deps import Services, install
 from serve_app.jobs import JobStore
 from serve_app.keys import Keys
@@ -92,8 +92,7 @@ class Ingress:
         dispatcher: DeploymentHandle,
     ) -> None:
         settings = get_settings()
-        redis = Redis.from_url(settings.redis_url, decode_responses=True,
-                               socket_connect_timeout=2, socket_timeout=10)
+        redis = connect(settings.redis_url)
         keys = Keys(settings.key_prefix)
         storage = get_storage()
         specs = {

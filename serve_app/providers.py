@@ -43,16 +43,18 @@ class ProviderRegistry:
         if self._cache and time.monotonic() - self._cache[0] < self.ttl_seconds:
             return self._cache[1]
 
-        async def one(name: str, handle: DeploymentHandle) -> dict[str, Any]:
+        async def one(handle: DeploymentHandle) -> tuple[bool, dict[str, Any]]:
+            """(whether the deployment answered, its status)."""
             try:
-                return await asyncio.wait_for(handle.status.remote(), timeout=5)
+                return True, await asyncio.wait_for(handle.status.remote(), timeout=5)
             except Exception as exc:  # noqa: BLE001 - a dead deployment is an unavailable one
-                return {"available": False, "reason": f"deployment not answering ({type(exc).__name__})"}
+                return False, {"available": False,
+                               "reason": f"deployment not answering ({type(exc).__name__})"}
 
         names = list(self.engines)
-        found = await asyncio.gather(*(one(n, self.engines[n]) for n in names))
-        status = dict(zip(names, found, strict=True))
-        if all(s["available"] or "not answering" not in (s["reason"] or "") for s in found):
+        found = await asyncio.gather(*(one(self.engines[n]) for n in names))
+        status = {name: answer for name, (_, answer) in zip(names, found, strict=True)}
+        if all(answered for answered, _ in found):  # one that did not answer is asked again next time
             self._cache = (time.monotonic(), status)
         return status
 
