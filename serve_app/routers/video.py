@@ -31,12 +31,17 @@ router = APIRouter(prefix="/v1/video", tags=["video"], responses=ERRORS)
 async def submit(
     job_type: JobType, body: BaseModel, owner: str, services: ServicesDep, key: str | None
 ) -> VideoJob:
+    """The job, as `GET /v1/video/{id}` shows it; a repeated Idempotency-Key answers with the job
+    it created before any provider is chosen or engine asked."""
+    replayed = key and await services.store.replay(owner, job_type, body, key)
+    if replayed:
+        return shown(replayed, services)
     owner_keys = await services.provider_keys.providers(owner)
     provider = await services.providers.choose(job_type, body, owner_keys)
     job, _ = await services.store.create(
         owner_id=owner, job_type=job_type, provider=provider, request=body, idempotency_key=key
     )
-    return job
+    return shown(job, services)
 
 
 @router.post("/generate", status_code=202, operation_id="generate")
