@@ -68,6 +68,7 @@ def subtitles_file(segments: list[Segment], workdir: Path, language: str) -> Out
 class FastTranslateEngine(Engine):
     Config = FastTranslateConfig
     methods = {"translate": TranslateRequest, "supports": PairRequest}
+    quick = frozenset({"supports"})
     config: FastTranslateConfig
 
     def load(self) -> None:

@@ -176,6 +176,7 @@ def parse_pairs(pairs: list[str]) -> list[tuple[str, str]]:
 class LlmTranslateEngine(Engine):
     Config = LlmTranslateConfig
     methods = {"translate": TranslateRequest, "supports": PairRequest}
+    quick = frozenset({"supports"})
     config: LlmTranslateConfig
 
     def __init__(self, **config: Any) -> None:

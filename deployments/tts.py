@@ -119,6 +119,7 @@ class TtsEngine(Engine):
     Config = TtsConfig
     methods = {"synthesize": SynthesizeRequest, "synthesize_segments": SynthesizeSegmentsRequest,
                "voices": VoicesRequest}
+    quick = frozenset({"voices"})
     config: TtsConfig
 
     def load(self) -> None:

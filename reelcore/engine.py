@@ -58,6 +58,9 @@ class Engine:
     Config: ClassVar[type[BaseModel]]
     methods: ClassVar[dict[str, type[BaseModel]]] = {}
     """Callable method names, each with the request model it takes."""
+    quick: ClassVar[frozenset[str]] = frozenset()
+    """Methods that answer from what `load` holds (a yes/no, a listing): they run beside a long
+    call instead of queueing for the engine's slots, so they must not use the model."""
 
     def __init__(self, **config: Any) -> None:
         self.config = self.Config.model_validate(config)
