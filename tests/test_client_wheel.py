@@ -5,6 +5,7 @@ package (neither ours nor Ray, Redis or FastAPI)."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import venv
@@ -44,9 +45,13 @@ def run(*args: str | Path, timeout: float = 300) -> str:
 def test_the_client_wheel_installs_alone_and_talks_to_the_service(
     service: Service, alice: Owner, media: Path, tmp_path: Path
 ) -> None:
+    # Built from a copy: setuptools keeps a build/ folder whose stale files would ride along.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".*", "build", "dist", "*.egg-info", "__pycache__", "tests"))
     wheels = tmp_path / "wheels"
     run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-        "-w", wheels, ROOT)
+        "-w", wheels, source)
     (wheel,) = wheels.glob("reelserve-*.whl")
     venv.create(tmp_path / "client", with_pip=True)
     bin_dir = tmp_path / "client" / "bin"
