@@ -52,7 +52,7 @@ def bare_app() -> FastAPI:
     settings = get_settings()
     redis = connect(settings.redis_url)
     accounts = Accounts(redis, Keys(settings.key_prefix))
-    store = JobStore(redis, Keys(BARE_PREFIX), settings.job_ttl_seconds)
+    jobs = JobStore(redis, Keys(BARE_PREFIX), settings.job_ttl_seconds)
     app = FastAPI()
 
     @app.post(ROUTE, status_code=202)
@@ -60,7 +60,7 @@ def bare_app() -> FastAPI:
         body: AnalyzeRequest, credentials: Annotated[HTTPAuthorizationCredentials, Depends(HTTPBearer())]
     ) -> VideoJob:
         owner = await accounts.owner_of(credentials.credentials)
-        job, _ = await store.create(
+        job, _ = await jobs.create(
             owner_id=owner, job_type=JobType.analyze, provider="reelserve", request=body
         )
         return job

@@ -22,6 +22,7 @@ import numpy as np
 from pydantic import BaseModel, Field, SecretStr, model_validator
 
 from deployments.speech_fit import Clip, Placement, fit, place_words, read_wav, write_wav
+from deployments.subtitles import TimedText
 from deployments.voices.elevenlabs import ElevenLabsBackend
 from deployments.voices.espeak import EspeakBackend
 from deployments.voices.kokoro import KokoroBackend
@@ -61,20 +62,6 @@ class VoiceRequest(BaseModel):
 class SynthesizeRequest(VoiceRequest):
     text: str = Field(..., min_length=1, max_length=10_000)
     speed: float = Field(1.0, ge=0.5, le=2.0)
-
-
-class TimedText(BaseModel):
-    """A segment to say, and the slot of the source (seconds) where its original was said."""
-
-    text: str = Field(..., max_length=10_000, description="Empty or blank: nothing is said.")
-    start: float = Field(..., ge=0)
-    end: float = Field(..., ge=0)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> TimedText:
-        if self.end < self.start:
-            raise ValueError(f"segment ends ({self.end}) before it starts ({self.start})")
-        return self
 
 
 class SynthesizeSegmentsRequest(VoiceRequest):

@@ -77,7 +77,7 @@ class Graph:
     ) -> dict[str, Any]:
         raise NotImplementedError
 
-    async def call(
+    async def run_engine(
         self, role: str, method: str, payload: dict[str, Any], ctx: JobContext,
         stage: str, span: tuple[float, float],
     ) -> dict[str, Any]:
@@ -107,7 +107,7 @@ class Graph:
         """Run each named (role, method, payload) at once; their outputs by name."""
         board = Branches(ctx, list(calls), span)
         found = await asyncio.gather(*[
-            self.call(role, method, payload, board.branch(name), stage=name, span=(0, 1))
+            self.run_engine(role, method, payload, board.branch(name), stage=name, span=(0, 1))
             for name, (role, method, payload) in calls.items()])
         return dict(zip(calls, found, strict=True))
 
@@ -147,7 +147,7 @@ class Graph:
             return {"words": [], "language": None}
         try:
             ref = audio if isinstance(audio, dict) else audio.model_dump(mode="json")
-            transcript = await self.call("asr", "transcribe", {"audio": ref},
+            transcript = await self.run_engine("asr", "transcribe", {"audio": ref},
                                          ctx, stage="word timings", span=span)
         except ProviderUnavailable:
             return {"words": [], "language": None}

@@ -36,7 +36,7 @@ class LipsyncGraph(Graph):
         if not audio.media.has_audio:
             raise UnsupportedMedia("audio_url has no audio stream")
         spoken = await self.word_timings(audio, ctx, span=(0.02, 0.1))
-        rendered = await self.call(
+        rendered = await self.run_engine(
             "lipsync", "lipsync",
             {"video": video.model_dump(mode="json"), "audio": audio.model_dump(mode="json"),
              **spoken, "sync_mode": request.sync_mode,

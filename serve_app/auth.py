@@ -9,7 +9,7 @@ import secrets
 from redis.asyncio import Redis
 
 from reelcore.errors import Unauthorized
-from serve_app.jobs import utcnow
+from serve_app.clock import utcnow
 from serve_app.keys import Keys
 
 KEY_PREFIX = "rs_"

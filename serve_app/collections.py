@@ -26,8 +26,8 @@ from ulid import ULID
 from reelcore.errors import InvalidRequest, NotFound
 from reelcore.schemas import Collection, JobStatus, JobType, Moment, SearchResult, VideoJob
 from reelcore.storage import Storage
+from serve_app.clock import utcnow
 from serve_app.connections import connect
-from serve_app.jobs import utcnow
 from serve_app.keys import Keys
 
 

@@ -26,7 +26,7 @@ class Services:
     settings: Settings
     redis: Redis
     keys: Keys
-    store: JobStore
+    jobs: JobStore
     accounts: Accounts
     provider_keys: ProviderKeys
     storage: Storage

@@ -57,7 +57,7 @@ class EngineServer:
             **({"detail": self.engine.describe()} if self.reason is None else {}),
         }
 
-    async def call(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+    async def ask(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
         """The result of a quick method (a listing, say), or the error, without streaming."""
         last: dict[str, Any] = {}
         async for message in self.run(method, payload):

@@ -103,7 +103,7 @@ class Ingress:
             settings=settings,
             redis=redis,
             keys=keys,
-            store=JobStore(redis, keys, settings.job_ttl_seconds),
+            jobs=JobStore(redis, keys, settings.job_ttl_seconds),
             accounts=Accounts(redis, keys),
             provider_keys=ProviderKeys(redis, keys, settings.signing_secret.get_secret_value().encode()),
             storage=storage,

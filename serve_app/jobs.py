@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -29,13 +29,10 @@ from reelcore.schemas import (
     WebhookAttempt,
     WebhookState,
 )
+from serve_app.clock import utcnow
 from serve_app.keys import IDEMPOTENCY_TTL_SECONDS, Keys
 
 ACTIVE = (JobStatus.pending, JobStatus.processing)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class JobRecord(VideoJob):

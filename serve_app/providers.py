@@ -98,7 +98,7 @@ class ProviderRegistry:
                     if not status[engine]["available"]:
                         refusals.append(f"engine {engine!r}: {status[engine]['reason']}")
                         continue
-                    reply = await self.engines[engine].call.remote(method, payload)
+                    reply = await self.engines[engine].ask.remote(method, payload)
                     support = reply.get("result") or {"ok": False, "reason": reply.get("error")}
                     if support["ok"]:
                         break

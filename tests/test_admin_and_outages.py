@@ -37,7 +37,7 @@ def test_a_redis_outage_is_a_503_with_a_stable_code() -> None:
     dead = connect("redis://127.0.0.1:9/0")
     keys = Keys("reelserve")
     saved = list(deps._installed)
-    deps.install(deps.Services(settings=None, redis=dead, keys=keys, store=None,
+    deps.install(deps.Services(settings=None, redis=dead, keys=keys, jobs=None,
                                accounts=Accounts(dead, keys), provider_keys=None, storage=None,
                                providers=None, dispatcher=None, collections=None))
     try:

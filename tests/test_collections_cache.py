@@ -10,8 +10,8 @@ import numpy as np
 
 from reelcore.schemas import JobStatus, JobType, VideoJob
 from reelcore.storage import LocalStorage
+from serve_app.clock import utcnow
 from serve_app.collections import Collections
-from serve_app.jobs import utcnow
 from serve_app.keys import Keys
 
 OWNER, MODEL = "carol", "test-model"

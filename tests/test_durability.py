@@ -59,7 +59,8 @@ def test_a_job_lost_on_its_last_attempt_fails_with_worker_lost(
     """A runner that took the job on its last allowed attempt and died: the job is processing,
     and its queue entry is held by a consumer that never renews its lease."""
     from reelcore.schemas import JobStatus, JobType
-    from serve_app.jobs import JobRecord, utcnow
+    from serve_app.clock import utcnow
+    from serve_app.jobs import JobRecord
 
     now = utcnow()
     job = JobRecord(

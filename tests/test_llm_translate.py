@@ -22,10 +22,10 @@ from deployments.llm_translate import (
     SLACK,
     LlmTranslateEngine,
     budget,
-    clean,
     language_name,
     shorten_prompt,
     translate_prompt,
+    translation_in,
 )
 from reelcore.engine import Call, Unavailable
 from reelcore.errors import ProviderUnavailable
@@ -76,7 +76,7 @@ def test_the_prompt_carries_the_budget_languages_and_neighbours() -> None:
     ("  \n", ""),
 ])
 def test_answers_are_cleaned_to_their_first_real_line(answer: str, expected: str) -> None:
-    assert clean(answer) == expected
+    assert translation_in(answer) == expected
 
 
 # -- too long -> asked again -> the shorter kept --------------------------------------------------

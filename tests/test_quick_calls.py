@@ -48,10 +48,10 @@ def test_supports_answers_while_a_long_call_holds_the_slot() -> None:
     async def scenario() -> None:
         engine = GatedEngine()
         server = server_for(engine)
-        long = asyncio.ensure_future(server.call("render", {}))
-        second = asyncio.ensure_future(server.call("render", {}))
+        long = asyncio.ensure_future(server.ask("render", {}))
+        second = asyncio.ensure_future(server.ask("render", {}))
         await asyncio.sleep(0.2)  # the first render holds the slot, the second waits for it
-        answer = await asyncio.wait_for(server.call("supports", {}), timeout=5)
+        answer = await asyncio.wait_for(server.ask("supports", {}), timeout=5)
         assert answer == {"result": {"ok": True, "reason": None}}
         assert not long.done() and not second.done(), "long calls still take turns"
         engine.gate.set()

@@ -6,7 +6,7 @@ import httpx
 
 from reelcore.schemas import JobStatus, JobType, VideoJob
 from reelcore.storage import LocalStorage
-from serve_app.jobs import utcnow
+from serve_app.clock import utcnow
 from serve_app.results import present
 
 

@@ -19,7 +19,8 @@ from deployments.speech_fit import (
     read_wav,
     stretch,
 )
-from deployments.tts import SynthesizeSegmentsRequest, TimedText, TtsEngine
+from deployments.subtitles import TimedText
+from deployments.tts import SynthesizeSegmentsRequest, TtsEngine
 from reelcore.engine import Call
 from reelcore.schemas import Word
 from tests.media import read_audio, speech

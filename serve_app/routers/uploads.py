@@ -15,8 +15,8 @@ from reelcore.errors import PayloadTooLarge
 from reelcore.media import probe
 from reelcore.schemas import ErrorResponse, Upload
 from reelcore.storage import owner_key
+from serve_app.clock import utcnow
 from serve_app.deps import OwnerDep, ServicesDep
-from serve_app.jobs import utcnow
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"],
                    responses={c: {"model": ErrorResponse} for c in (401, 413, 415, 422)})

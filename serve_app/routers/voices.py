@@ -24,7 +24,7 @@ async def list_voices(
         byok = await services.provider_keys.get(owner, "elevenlabs")
     voices = []
     for name in await services.providers.engines_offering("voices"):
-        reply = await services.providers.engines[name].call.remote(
+        reply = await services.providers.engines[name].ask.remote(
             "voices", {"language": language, "api_key": byok})
         if "error" in reply:
             raise error_from_dict(reply["error"])
