@@ -22,11 +22,11 @@ from pathlib import Path
 
 import cv2
 
-from deployments.base import Call
 from deployments.face import LipsyncInput
 from deployments.facemesh_lipsync import FaceMeshLipsyncEngine
 from deployments.talking_face.video_io import VideoWriter, frames_rgb, video_info
-from serve_app.media import probe
+from reelcore.engine import Call
+from reelcore.media import probe
 from tests.conftest import STORY
 from tests.media import speech, talking_video
 

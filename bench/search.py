@@ -23,12 +23,12 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from reelcore.schemas import JobStatus, JobType, VideoJob
+from reelcore.settings import get_settings
+from reelcore.storage import get_storage
+from serve_app.clock import utcnow
 from serve_app.collections import Collections
-from serve_app.jobs import utcnow
 from serve_app.keys import Keys
-from serve_app.schemas import JobStatus, JobType, VideoJob
-from serve_app.settings import get_settings
-from serve_app.storage import get_storage
 
 DIMENSION, PER_JOB, OWNER = 384, 10_000, "dev"
 

@@ -33,13 +33,13 @@ from urllib.parse import urlsplit
 import httpx
 from fastapi import Depends, FastAPI
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from redis.asyncio import Redis
 
+from reelcore.schemas import AnalyzeRequest, JobType, VideoJob
+from reelcore.settings import get_settings
 from serve_app.auth import Accounts
+from serve_app.connections import connect
 from serve_app.jobs import JobStore
 from serve_app.keys import Keys
-from serve_app.schemas import AnalyzeRequest, JobType, VideoJob
-from serve_app.settings import get_settings
 
 ROUTE = "/v1/video/analyze"
 BODY = {"video_url": "https://media.example.com/x.mp4", "tasks": ["transcribe"]}
@@ -50,9 +50,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def bare_app() -> FastAPI:
     """The comparison app, built by `uvicorn --factory` in the child process."""
     settings = get_settings()
-    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    redis = connect(settings.redis_url)
     accounts = Accounts(redis, Keys(settings.key_prefix))
-    store = JobStore(redis, Keys(BARE_PREFIX), settings.job_ttl_seconds)
+    jobs = JobStore(redis, Keys(BARE_PREFIX), settings.job_ttl_seconds)
     app = FastAPI()
 
     @app.post(ROUTE, status_code=202)
@@ -60,7 +60,7 @@ def bare_app() -> FastAPI:
         body: AnalyzeRequest, credentials: Annotated[HTTPAuthorizationCredentials, Depends(HTTPBearer())]
     ) -> VideoJob:
         owner = await accounts.owner_of(credentials.credentials)
-        job, _ = await store.create(
+        job, _ = await jobs.create(
             owner_id=owner, job_type=JobType.analyze, provider="reelserve", request=body
         )
         return job
@@ -131,7 +131,7 @@ def start_bare(port: int, redis_url: str) -> subprocess.Popen:
 
 
 async def drop_bare_keys(redis_url: str) -> None:
-    redis = Redis.from_url(redis_url)
+    redis = connect(redis_url, decode=False)
     keys = [key async for key in redis.scan_iter(f"{BARE_PREFIX}:*")]
     if keys:
         await redis.delete(*keys)
@@ -143,7 +143,7 @@ async def drain(redis_url: str, seconds: float) -> tuple[float, int]:
 
     Returns the seconds waited and the jobs still queued (0 unless it timed out).
     """
-    redis = Redis.from_url(redis_url)
+    redis = connect(redis_url, decode=False)
     queue = Keys(get_settings().key_prefix).queue
     started = time.monotonic()
     while (left := await redis.xlen(queue)) and time.monotonic() - started < seconds:

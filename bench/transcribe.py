@@ -30,9 +30,9 @@ def run_config(files: list[str], model: str, threads: int, beam: int, repeats: i
     """In a child process: load one engine, time each file; returns one row per file."""
     import tempfile
 
-    from deployments.base import Call, LocalMedia
     from deployments.faster_whisper import FasterWhisperEngine, TranscribeRequest
-    from serve_app.media import probe
+    from reelcore.engine import Call, LocalMedia
+    from reelcore.media import probe
 
     engine = FasterWhisperEngine(
         model_name=model, device="cpu", compute_type="int8", cpu_threads=threads, beam_size=beam

@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from deployments.base import Call
 from deployments.tts import SynthesizeRequest, TtsEngine
+from reelcore.engine import Call
 
 ENGLISH = ("Please send the weekly report to the finance team before Friday. The meeting has "
            "been moved to the large room upstairs, and the train leaves at half past nine.")

@@ -1,1 +1,1 @@
-"""Engines, one per file, each hosted by the generic `deployments.base.EngineServer`."""
+"""Engines, one per file, each implementing `reelcore.engine.Engine`; hosted by `serve_app.engine_server`."""

@@ -44,11 +44,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 from pydantic_core import PydanticUndefined
 
-from deployments.base import Call, Engine, OutputFile, Unavailable
 from deployments.cog_presets import KNOWN_ENGINES
 from deployments.face import AnimateInput, LipsyncInput, RenderedVideo
-from serve_app.errors import ProviderError, ProviderTimeout, ReelserveError
-from serve_app.media import probe
+from reelcore.engine import Call, Engine, OutputFile, Unavailable
+from reelcore.errors import ProviderError, ProviderTimeout, ReelserveError
+from reelcore.media import probe
 
 log = logging.getLogger("ray.serve")
 

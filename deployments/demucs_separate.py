@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
-from deployments.base import Call, Engine, LocalMedia, OutputFile, Unavailable
 from deployments.speech_fit import write_wav
 from deployments.talking_face.video_io import read_channels
-from serve_app.errors import UnsupportedMedia
+from reelcore.engine import Call, Engine, LocalMedia, OutputFile, Unavailable
+from reelcore.errors import UnsupportedMedia
 
 
 class DemucsConfig(BaseModel):

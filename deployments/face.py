@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from deployments.base import LocalMedia, OutputFile
-from serve_app.schemas import FacePick, SyncMode, Word
+from reelcore.engine import LocalMedia, OutputFile
+from reelcore.schemas import FacePick, SyncMode, Word
 
 
 class LipsyncInput(BaseModel):

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from deployments.base import Call, Engine, OutputFile, Support, Unavailable
 from deployments.subtitles import write_webvtt
-from serve_app.errors import ProviderUnavailable
-from serve_app.schemas import LanguageTag
+from reelcore.engine import Call, Engine, OutputFile, Support, Unavailable
+from reelcore.errors import ProviderUnavailable
+from reelcore.schemas import LanguageTag
 
 DIRECTIONS = {("en", "pt-BR"): "en-pt", ("pt-BR", "en"): "pt-en"}
 
@@ -68,6 +68,7 @@ def subtitles_file(segments: list[Segment], workdir: Path, language: str) -> Out
 class FastTranslateEngine(Engine):
     Config = FastTranslateConfig
     methods = {"translate": TranslateRequest, "supports": PairRequest}
+    quick = frozenset({"supports"})
     config: FastTranslateConfig
 
     def load(self) -> None:

@@ -16,9 +16,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from deployments.base import Call, Engine, LocalMedia, Unavailable
-from serve_app.errors import UnsupportedMedia
-from serve_app.schemas import Transcript, TranscriptSegment, Word
+from reelcore.engine import Call, Engine, LocalMedia, Unavailable
+from reelcore.errors import UnsupportedMedia
+from reelcore.schemas import Transcript, TranscriptSegment, Word
 
 
 class FasterWhisperConfig(BaseModel):

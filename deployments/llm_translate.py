@@ -25,9 +25,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from deployments.base import Call, Engine, Support, Unavailable
 from deployments.fast_translate import PairRequest, TranslateRequest, Translation, subtitles_file
-from serve_app.errors import ProviderUnavailable
+from reelcore.engine import Call, Engine, Support, Unavailable
+from reelcore.errors import ProviderUnavailable
 
 SPEAKING_RATES = {  # characters per second of natural dubbed speech, by base language
     "en": 15.0, "es": 15.0, "it": 15.0, "pt": 14.0, "fr": 14.0, "de": 14.0, "nl": 14.0,
@@ -111,7 +111,7 @@ _QUOTES = [('"', '"'), ("'", "'"), ("\u201c", "\u201d"), ("\u201e", "\u201c"), (
            ("\u300c", "\u300d"), ("\u300e", "\u300f"), ("\u2018", "\u2019"), ("`", "`"), ("**", "**")]
 
 
-def clean(answer: str) -> str:
+def translation_in(answer: str) -> str:
     """The translation in a model's answer: its first real line, without preambles and quotes."""
     lines = [line.strip() for line in _THINKING.sub("", answer).splitlines() if line.strip()]
     while len(lines) > 1 and lines[0].endswith(":"):  # "Here is the translation:" on its own line
@@ -176,6 +176,7 @@ def parse_pairs(pairs: list[str]) -> list[tuple[str, str]]:
 class LlmTranslateEngine(Engine):
     Config = LlmTranslateConfig
     methods = {"translate": TranslateRequest, "supports": PairRequest}
+    quick = frozenset({"supports"})
     config: LlmTranslateConfig
 
     def __init__(self, **config: Any) -> None:
@@ -329,13 +330,13 @@ class LlmTranslateEngine(Engine):
 
     def fit(self, prompts: list[str], texts: list[str], target: str, limits: list[int | None]) -> list[str]:
         """Answers to `prompts`; each one over its limit is asked once more to be shorter."""
-        answers = [clean(answer) for answer in self._generate(prompts)]
+        answers = [translation_in(answer) for answer in self._generate(prompts)]
         again = [k for k, answer in enumerate(answers) if too_long(answer, limits[k])]
         if again:
             retries = self._generate([shorten_prompt(texts[k], answers[k], target, limits[k])  # type: ignore[arg-type]
                                       for k in again])
             for k, retry in zip(again, retries, strict=True):
-                retry = clean(retry)
+                retry = translation_in(retry)
                 if retry and len(retry) < len(answers[k]):
                     answers[k] = retry
         return answers

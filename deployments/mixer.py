@@ -22,10 +22,10 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, Field, model_validator
 
-from deployments.base import Call, Engine, LocalMedia, OutputFile
 from deployments.speech_fit import write_wav
 from deployments.talking_face.video_io import read_channels
-from serve_app.errors import UnsupportedMedia
+from reelcore.engine import Call, Engine, LocalMedia, OutputFile
+from reelcore.errors import UnsupportedMedia
 
 PEAK = 0.99
 TRANSITION_HZ = 60

@@ -31,9 +31,9 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from deployments.base import Unavailable
 from deployments.talking_face.video_io import VideoWriter
-from deployments.video_chat.engine import Clip, VideoChatEngine
+from deployments.video_chat.engine import FramePrompt, VideoChatEngine
+from reelcore.engine import Unavailable
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
@@ -82,10 +82,10 @@ class OpenGvLabChatEngine(VideoChatEngine):
     def describe(self) -> dict[str, Any]:
         return {"model": self.name, "family": self.config.family, "device": self.config.device}
 
-    def _generate(self, clips: list[Clip]) -> list[str]:
+    def _generate(self, clips: list[FramePrompt]) -> list[str]:
         return [self.chat(clip) for clip in clips]
 
-    def chat(self, clip: Clip) -> str:
+    def chat(self, clip: FramePrompt) -> str:
         """One question about the clip's frames, in the family's own convention."""
         frames, times = clip.frames, clip.times
         with self.torch.inference_mode():

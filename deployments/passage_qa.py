@@ -33,10 +33,10 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from deployments.base import Call, Engine
 from deployments.sentence_embed import embedding_dimension, load_sentence_model
 from deployments.subtitles import timestamp
-from serve_app.errors import NoSpeechDetected
+from reelcore.engine import Call, Engine
+from reelcore.errors import NoSpeechDetected
 
 STOP_WORDS = frozenset("""
 a about above after again against all also am an and any are as at be because been before being

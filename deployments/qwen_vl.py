@@ -24,8 +24,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from deployments.base import Unavailable
-from deployments.video_chat.engine import Clip, VideoChatEngine
+from deployments.video_chat.engine import FramePrompt, VideoChatEngine
+from reelcore.engine import Unavailable
 
 FAMILIES = {"qwen2_5_vl": "qwen2.5-vl", "qwen3_vl": "qwen3-vl", "qwen3_vl_moe": "qwen3-vl"}
 """config.json model_type -> the provider name it serves."""
@@ -83,10 +83,10 @@ class QwenVlEngine(VideoChatEngine):
 
     # -- backends ------------------------------------------------------------------------------
 
-    def _messages(self, clip: Clip) -> list[dict[str, Any]]:
+    def _messages(self, clip: FramePrompt) -> list[dict[str, Any]]:
         return [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": clip.prompt}]}]
 
-    def _video_timing(self, clip: Clip) -> dict[str, Any]:
+    def _video_timing(self, clip: FramePrompt) -> dict[str, Any]:
         """How the frames' times reach the processor: Qwen3-VL takes each frame's index in the
         source and its frame rate; Qwen2.5-VL the rate the frames were sampled at."""
         if self.family == "qwen3-vl":
@@ -126,7 +126,7 @@ class QwenVlEngine(VideoChatEngine):
                        max_model_len=self.config.max_model_len)
         self.sampling = SamplingParams(temperature=0.0, max_tokens=self.config.max_new_tokens)
 
-    def _generate(self, clips: list[Clip]) -> list[str]:
+    def _generate(self, clips: list[FramePrompt]) -> list[str]:
         """The model's answer to each clip's prompt about its frames."""
         texts = [self.processor.apply_chat_template(self._messages(clip), tokenize=False,
                                                     add_generation_prompt=True) for clip in clips]
@@ -144,7 +144,7 @@ class QwenVlEngine(VideoChatEngine):
                                                        skip_special_tokens=True)[0])
         return answers
 
-    def _generate_vllm(self, clips: list[Clip], texts: list[str]) -> list[str]:
+    def _generate_vllm(self, clips: list[FramePrompt], texts: list[str]) -> list[str]:
         requests = []
         for clip, text in zip(clips, texts, strict=True):
             timing = self._video_timing(clip)

@@ -34,8 +34,8 @@ import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from deployments.base import Call, Engine, LocalMedia, OutputFile, Unavailable
-from serve_app.errors import UnsupportedMedia
+from reelcore.engine import Call, Engine, LocalMedia, OutputFile, Unavailable
+from reelcore.errors import UnsupportedMedia
 
 HUES = ["red", "orange", "yellow", "yellow-green", "green", "teal",
         "cyan", "sky-blue", "blue", "purple", "magenta", "pink"]

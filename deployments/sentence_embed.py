@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field, StringConstraints
 
-from deployments.base import Call, Engine, OutputFile, Unavailable
+from reelcore.engine import Call, Engine, OutputFile, Unavailable
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
 

@@ -27,7 +27,7 @@ import av
 import numpy as np
 from pydantic import BaseModel, Field
 
-from serve_app.schemas import Word
+from reelcore.schemas import Word
 
 GAP_S = 0.05
 """Silence always left between two clips when one borrows the other's gap."""

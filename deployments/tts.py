@@ -21,14 +21,15 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field, SecretStr, model_validator
 
-from deployments.base import Call, Engine, OutputFile, Unavailable
 from deployments.speech_fit import Clip, Placement, fit, place_words, read_wav, write_wav
+from deployments.subtitles import TimedText
 from deployments.voices.elevenlabs import ElevenLabsBackend
 from deployments.voices.espeak import EspeakBackend
 from deployments.voices.kokoro import KokoroBackend
 from deployments.voices.piper import PiperBackend
-from serve_app.errors import InvalidRequest, ProviderUnavailable, VoiceNotFound
-from serve_app.schemas import LanguageTag, TtsProvider, Voice, VoiceList, Word
+from reelcore.engine import Call, Engine, OutputFile, Unavailable
+from reelcore.errors import InvalidRequest, ProviderUnavailable, VoiceNotFound
+from reelcore.schemas import LanguageTag, TtsProvider, Voice, VoiceList, Word
 
 PREFERENCE = ("piper", "kokoro", "espeak-ng")
 """Most natural first; a backend is chosen only for languages it lists natively."""
@@ -61,20 +62,6 @@ class VoiceRequest(BaseModel):
 class SynthesizeRequest(VoiceRequest):
     text: str = Field(..., min_length=1, max_length=10_000)
     speed: float = Field(1.0, ge=0.5, le=2.0)
-
-
-class TimedText(BaseModel):
-    """A segment to say, and the slot of the source (seconds) where its original was said."""
-
-    text: str = Field(..., max_length=10_000, description="Empty or blank: nothing is said.")
-    start: float = Field(..., ge=0)
-    end: float = Field(..., ge=0)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> TimedText:
-        if self.end < self.start:
-            raise ValueError(f"segment ends ({self.end}) before it starts ({self.start})")
-        return self
 
 
 class SynthesizeSegmentsRequest(VoiceRequest):
@@ -119,6 +106,7 @@ class TtsEngine(Engine):
     Config = TtsConfig
     methods = {"synthesize": SynthesizeRequest, "synthesize_segments": SynthesizeSegmentsRequest,
                "voices": VoicesRequest}
+    quick = frozenset({"voices"})
     config: TtsConfig
 
     def load(self) -> None:
@@ -155,7 +143,7 @@ class TtsEngine(Engine):
         if request.voice_id:
             voice = self.catalogue.get(request.voice_id)
             if voice is None:
-                raise VoiceNotFound(f"no voice {request.voice_id!r}; GET /v1/voices lists them")
+                raise VoiceNotFound(f"no voice {request.voice_id!r}; the voice list names them")
             if request.tts_provider not in ("default", voice.tts_provider):
                 raise InvalidRequest(f"voice {voice.id} belongs to {voice.tts_provider}, "
                                      f"not {request.tts_provider}")
@@ -176,9 +164,9 @@ class TtsEngine(Engine):
         if self.byok is None:
             raise ProviderUnavailable("the elevenlabs backend is not enabled in this deployment")
         if not (request.voice_id or "").startswith("elevenlabs:"):
-            raise VoiceNotFound("pick an elevenlabs:... voice_id from GET /v1/voices")
+            raise VoiceNotFound("pick an elevenlabs:... voice_id from the voice list")
         if request.api_key is None:
-            raise ProviderUnavailable("elevenlabs needs your own key (PUT /v1/account/provider-keys)")
+            raise ProviderUnavailable("elevenlabs needs your own key; none was given")
         return Voice(id=request.voice_id, name=request.voice_id, tts_provider="elevenlabs",
                      languages=[request.language or "mul"], quality="neural")
 

@@ -20,9 +20,9 @@ from __future__ import annotations
 from typing import Any
 
 from graphs.base import Graph, JobContext
-from serve_app.errors import NoSpeechDetected, UnsupportedMedia
-from serve_app.media import MediaRef
-from serve_app.schemas import AnalyzeRequest
+from reelcore.errors import NoSpeechDetected, UnsupportedMedia
+from reelcore.media import MediaRef
+from reelcore.schemas import AnalyzeRequest
 
 TASK_ROLES = {"transcribe": "asr", "scenes": "scenes", "embed": "embedder", "qa": "qa"}
 
@@ -74,7 +74,7 @@ class AnalyzeGraph(Graph):
             result["transcript"] = transcript
             result["engines"]["transcribe"] = transcript["engine"]
         if scenes:
-            described = await self.call(
+            described = await self.run_engine(
                 "scenes", "add_speech",
                 {"scenes": [{k: s[k] for k in ("start", "end", "description")} for s in scenes["scenes"]],
                  "segments": segments},
@@ -114,7 +114,7 @@ class AnalyzeGraph(Graph):
         """The scenes described by the vlm from their frames (the measured text kept as
         `measured`), and the model's name."""
         slots = [{"start": s["start"], "end": s["end"], "text": s["said"]} for s in scenes]
-        seen = await self.call("vlm", "describe_scenes", {"video": source, "scenes": slots},
+        seen = await self.run_engine("vlm", "describe_scenes", {"video": source, "scenes": slots},
                                ctx, stage="describing shots", span=(0.75, 0.85))
         return [{**scene, "measured": scene["description"], "description": text}
                 for scene, text in zip(scenes, seen["descriptions"], strict=True)], seen["model"]
@@ -124,7 +124,7 @@ class AnalyzeGraph(Graph):
         """The vlm's answer from the frames and the passages retrieval cited; the retrieval's own
         answer stays as `retrieved`."""
         passages = [{k: c[k] for k in ("start", "end", "text")} for c in retrieved["citations"]]
-        written = await self.call("vlm", "answer",
+        written = await self.run_engine("vlm", "answer",
                                   {"video": source, "question": question, "passages": passages},
                                   ctx, stage="writing the answer", span=(0.92, 0.98))
         return {**retrieved, "answer": written["answer"], "cited": written["cited"],

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from graphs.base import Graph, JobContext
-from serve_app.errors import UnsupportedMedia
-from serve_app.media import MediaRef
-from serve_app.schemas import AvatarRequest
+from reelcore.errors import UnsupportedMedia
+from reelcore.media import MediaRef
+from reelcore.schemas import AvatarRequest
 
 
 class AvatarGraph(Graph):
@@ -57,14 +57,14 @@ class AvatarGraph(Graph):
             text = request.text
             if request.target_language:
                 pair = {"target_language": request.target_language}
-                translation = await self.call(
+                translation = await self.run_engine(
                     await self.first_supporting("translator", pair), "translate",
                     {"segments": [{"text": text}], "target_language": request.target_language},
                     ctx, stage="translate", span=(0.01, 0.05),
                 )
                 text = result["spoken_text"] = translation["segments"][0]["text"]
             keys = {p: await ctx.provider_key(p) for p in self.required_keys(request)}
-            speech = await self.call(
+            speech = await self.run_engine(
                 "tts", "synthesize",
                 {"text": text, "voice_id": request.voice_id,
                  "tts_provider": request.tts_provider, "language": request.target_language,
@@ -79,7 +79,7 @@ class AvatarGraph(Graph):
                 raise UnsupportedMedia("audio_url has no audio stream")
             audio = inputs["audio_url"].model_dump(mode="json")
             spoken = await self.word_timings(inputs["audio_url"], ctx, span=(0.02, 0.1))
-        rendered = await self.call(
+        rendered = await self.run_engine(
             "animator", "animate",
             {"image": image.model_dump(mode="json"), "audio": audio, **spoken},
             ctx, stage="animate", span=(0.2, 0.98),

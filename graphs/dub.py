@@ -20,9 +20,9 @@ from __future__ import annotations
 from typing import Any
 
 from graphs.base import Graph, JobContext
-from serve_app.errors import NoSpeechDetected, ProviderUnavailable, UnsupportedMedia
-from serve_app.media import MediaRef
-from serve_app.schemas import DubRequest
+from reelcore.errors import NoSpeechDetected, ProviderUnavailable, UnsupportedMedia
+from reelcore.media import MediaRef
+from reelcore.schemas import DubRequest
 
 
 def lipsync_role(request: DubRequest) -> str:
@@ -67,7 +67,7 @@ class DubGraph(Graph):
         if not video.media.has_audio:
             raise UnsupportedMedia("video_url has no audio track to dub")
         source = video.model_dump(mode="json")
-        transcript = await self.stage(ctx, "transcribe", lambda: self.call(
+        transcript = await self.stage(ctx, "transcribe", lambda: self.run_engine(
             "asr", "transcribe", {"audio": source, "language": whisper_language(request.source_language)},
             ctx, stage="transcribe", span=(0.0, 0.2)))
         if not transcript["segments"]:
@@ -76,7 +76,7 @@ class DubGraph(Graph):
                 "target_language": request.target_language}
 
         async def translate() -> dict[str, Any]:
-            return await self.call(
+            return await self.run_engine(
                 await self.first_supporting("translator", pair), "translate",
                 {"segments": [{k: s[k] for k in ("text", "start", "end")} for s in transcript["segments"]],
                  **pair, "subtitles": True},
@@ -84,14 +84,14 @@ class DubGraph(Graph):
 
         translation = await self.stage(ctx, "translate", translate)
         keys = {p: await ctx.provider_key(p) for p in self.required_keys(request)}
-        speech = await self.stage(ctx, "speech", lambda: self.call(
+        speech = await self.stage(ctx, "speech", lambda: self.run_engine(
             "tts", "synthesize_segments",
             {"segments": translation["segments"], "total_duration_seconds": video.media.duration_seconds,
              "voice_id": request.voice_id, "tts_provider": request.tts_provider,
              "language": request.target_language, "api_key": keys.get(request.tts_provider)},
             ctx, stage="speech", span=(0.25, 0.45)))
         stems = await self.stage(ctx, "separate", lambda: self.separate(source, ctx, span=(0.45, 0.48)))
-        mix = await self.stage(ctx, "mix", lambda: self.call(
+        mix = await self.stage(ctx, "mix", lambda: self.run_engine(
             "mixer", "mix",
             {"original": source, "speech": speech["audio"],
              "voice": stems.get("voice"), "background": stems.get("background"),
@@ -104,7 +104,7 @@ class DubGraph(Graph):
             # mouth's shapes come from the words' phonemes.
             spoken = ({"words": speech["words"], "language": speech["language"]} if speech["words"]
                       else await self.word_timings(speech["audio"], ctx, span=(0.5, 0.52)))
-            return await self.call(
+            return await self.run_engine(
                 lipsync_role(request), "lipsync",
                 {"video": source, "audio": mix["audio"], "voice": speech["audio"],
                  "words": spoken["words"], "language": spoken["language"] or speech["language"]},
@@ -130,6 +130,7 @@ class DubGraph(Graph):
         if "separator" not in self.engines:
             return {}
         try:
-            return await self.call("separator", "separate", {"audio": source}, ctx, stage="separate", span=span)
+            return await self.run_engine("separator", "separate", {"audio": source}, ctx,
+                                         stage="separate", span=span)
         except ProviderUnavailable:
             return {}

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from graphs.base import Graph, JobContext
-from serve_app.errors import UnsupportedMedia
-from serve_app.media import MediaRef
-from serve_app.schemas import LipsyncRequest
+from reelcore.errors import UnsupportedMedia
+from reelcore.media import MediaRef
+from reelcore.schemas import LipsyncRequest
 
 
 class LipsyncGraph(Graph):
@@ -36,7 +36,7 @@ class LipsyncGraph(Graph):
         if not audio.media.has_audio:
             raise UnsupportedMedia("audio_url has no audio stream")
         spoken = await self.word_timings(audio, ctx, span=(0.02, 0.1))
-        rendered = await self.call(
+        rendered = await self.run_engine(
             "lipsync", "lipsync",
             {"video": video.model_dump(mode="json"), "audio": audio.model_dump(mode="json"),
              **spoken, "sync_mode": request.sync_mode,

@@ -9,10 +9,10 @@
 Installs without Ray: it needs only pydantic, httpx and standardwebhooks.
 """
 
+from reelcore.errors import ReelserveError
+from reelcore.schemas import JobStatus, JobType, VideoJob
 from reelserve.client import Client, JobTimeout
 from reelserve.webhooks import verify_webhook
-from serve_app.errors import ReelserveError
-from serve_app.schemas import JobStatus, JobType, VideoJob
 
 __all__ = [
     "Client",

@@ -20,9 +20,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from reelcore.errors import ReelserveError
+from reelcore.schemas import VideoJob
 from reelserve.client import Client
-from serve_app.errors import ReelserveError
-from serve_app.schemas import VideoJob
 
 console = Console(stderr=True)
 DEV_KEY_FILE = Path(".reelserve/dev_api_key")

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
-from serve_app.errors import ReelserveError, error_from_dict
-from serve_app.schemas import (
+from reelcore.errors import ReelserveError, error_from_dict
+from reelcore.schemas import (
     AnalyzeRequest,
     AvatarRequest,
     DubRequest,

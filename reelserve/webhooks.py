@@ -8,7 +8,7 @@ from typing import Any
 
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from serve_app.errors import InvalidSignature
+from reelcore.errors import InvalidSignature
 
 
 def verify_webhook(payload: bytes | str, headers: Mapping[str, str], secret: str) -> dict[str, Any]:

@@ -9,16 +9,16 @@ from __future__ import annotations
 import asyncio
 
 import click
-from redis.asyncio import Redis
 
+from reelcore.settings import get_settings
 from serve_app.auth import Accounts
+from serve_app.connections import connect
 from serve_app.keys import Keys
-from serve_app.settings import get_settings
 
 
 def _accounts() -> Accounts:
     settings = get_settings()
-    return Accounts(Redis.from_url(settings.redis_url, decode_responses=True),
+    return Accounts(connect(settings.redis_url),
                     Keys(settings.key_prefix))
 
 

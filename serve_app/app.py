@@ -11,9 +11,9 @@ from typing import Any
 
 from ray.serve import Application
 
-from deployments.base import EngineServer
 from serve_app.config import AppArgs
 from serve_app.dispatcher import Dispatcher
+from serve_app.engine_server import EngineServer
 from serve_app.ingress import Ingress
 
 

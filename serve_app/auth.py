@@ -8,8 +8,8 @@ import secrets
 
 from redis.asyncio import Redis
 
-from serve_app.errors import Unauthorized
-from serve_app.jobs import utcnow
+from reelcore.errors import Unauthorized
+from serve_app.clock import utcnow
 from serve_app.keys import Keys
 
 KEY_PREFIX = "rs_"

@@ -20,15 +20,15 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
-from redis.asyncio import Redis
 from redis.exceptions import WatchError
 from ulid import ULID
 
-from serve_app.errors import InvalidRequest, NotFound
-from serve_app.jobs import utcnow
+from reelcore.errors import InvalidRequest, NotFound
+from reelcore.schemas import Collection, JobStatus, JobType, Moment, SearchResult, VideoJob
+from reelcore.storage import Storage
+from serve_app.clock import utcnow
+from serve_app.connections import connect
 from serve_app.keys import Keys
-from serve_app.schemas import Collection, JobStatus, JobType, Moment, SearchResult, VideoJob
-from serve_app.storage import Storage
 
 
 @dataclass
@@ -40,7 +40,7 @@ class _Matrix:
 
 class Collections:
     def __init__(self, redis_url: str, keys: Keys, storage: Storage, cache_vectors: int) -> None:
-        self.redis = Redis.from_url(redis_url)  # bytes: the vectors are binary, JSON decodes bytes
+        self.redis = connect(redis_url, decode=False)  # bytes: the vectors are binary, JSON decodes bytes
         self.keys, self.storage = keys, storage
         self.cache: OrderedDict[str, _Matrix] = OrderedDict()  # least recently searched first
         self.cache_vectors = cache_vectors

@@ -12,18 +12,12 @@ list by deployment name (the engine's name), not here.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
-from serve_app.schemas import PROVIDERS, JobType
-
-
-def import_string(path: str) -> Any:
-    """`package.module:attribute` -> the attribute."""
-    module, _, name = path.partition(":")
-    return getattr(importlib.import_module(module), name)
+from reelcore.imports import import_string
+from reelcore.schemas import PROVIDERS, JobType
 
 
 class EngineSpec(BaseModel):

@@ -10,15 +10,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ray.serve.handle import DeploymentHandle
 from redis.asyncio import Redis
 
+from reelcore.errors import Unauthorized
+from reelcore.settings import Settings
+from reelcore.storage import Storage
 from serve_app.auth import Accounts
 from serve_app.collections import Collections
-from serve_app.errors import Unauthorized
 from serve_app.jobs import JobStore
 from serve_app.keys import Keys
 from serve_app.provider_keys import ProviderKeys
 from serve_app.providers import ProviderRegistry
-from serve_app.settings import Settings
-from serve_app.storage import Storage
 
 
 @dataclass
@@ -26,7 +26,7 @@ class Services:
     settings: Settings
     redis: Redis
     keys: Keys
-    store: JobStore
+    jobs: JobStore
     accounts: Accounts
     provider_keys: ProviderKeys
     storage: Storage

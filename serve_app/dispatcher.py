@@ -15,11 +15,8 @@ from typing import Any
 
 from ray import serve
 from ray.serve.handle import DeploymentHandle
-from redis.asyncio import Redis
 
-from serve_app.auth import Accounts
-from serve_app.config import PipelineSpec, import_string
-from serve_app.errors import (
+from reelcore.errors import (
     Canceled,
     InternalError,
     NotFound,
@@ -28,14 +25,18 @@ from serve_app.errors import (
     ReelserveError,
     WorkerLost,
 )
+from reelcore.imports import import_string
+from reelcore.media import MediaRef
+from reelcore.schemas import REQUEST_MODELS, JobStatus, JobType
+from reelcore.settings import get_settings
+from reelcore.storage import get_storage, owner_key
+from serve_app.auth import Accounts
+from serve_app.config import PipelineSpec
+from serve_app.connections import connect
 from serve_app.inputs import ingest_all
 from serve_app.jobs import JobRecord, JobStore
 from serve_app.keys import QUEUE_GROUP, WEBHOOK_GROUP, Keys
-from serve_app.media import MediaRef
 from serve_app.provider_keys import ProviderKeys
-from serve_app.schemas import REQUEST_MODELS, JobStatus, JobType
-from serve_app.settings import get_settings
-from serve_app.storage import get_storage, owner_key
 from serve_app.streams import StreamWorker
 from serve_app.webhooks import WebhookSender
 
@@ -45,8 +46,8 @@ log = logging.getLogger("ray.serve")
 class RunningJob:
     """The JobContext a graph reports to while one attempt of one job runs."""
 
-    def __init__(self, store: JobStore, provider_keys: ProviderKeys, job: JobRecord) -> None:
-        self.store = store
+    def __init__(self, jobs: JobStore, provider_keys: ProviderKeys, job: JobRecord) -> None:
+        self.jobs = jobs
         self.provider_keys = provider_keys
         self.job_id = job.id
         self.owner_id = job.owner_id
@@ -54,7 +55,7 @@ class RunningJob:
 
     async def checkpoint(self, stage: str, output: Any) -> None:
         self.checkpoints[stage] = output
-        await self.store.checkpoint(self.job_id, stage, output)
+        await self.jobs.checkpoint(self.job_id, stage, output)
 
     async def provider_key(self, provider: str) -> str:
         return await self.provider_keys.get(self.owner_id, provider)
@@ -63,7 +64,7 @@ class RunningJob:
         return owner_key(self.owner_id, "jobs", self.job_id, stage)
 
     async def progress(self, fraction: float, stage: str) -> None:
-        status = await self.store.progress(self.job_id, fraction, stage)
+        status = await self.jobs.progress(self.job_id, fraction, stage)
         if status == JobStatus.canceled:
             raise Canceled("the job was canceled")
         if status != JobStatus.processing:
@@ -78,9 +79,9 @@ class Dispatcher:
         engines: dict[str, DeploymentHandle],
     ) -> None:
         self.settings = get_settings()
-        self.redis = Redis.from_url(self.settings.redis_url, decode_responses=True)
+        self.redis = connect(self.settings.redis_url)
         keys = Keys(self.settings.key_prefix)
-        self.store = JobStore(self.redis, keys, self.settings.job_ttl_seconds)
+        self.jobs = JobStore(self.redis, keys, self.settings.job_ttl_seconds)
         self.storage = get_storage()
         self.provider_keys = ProviderKeys(self.redis, keys,
                                           self.settings.signing_secret.get_secret_value().encode())
@@ -93,7 +94,7 @@ class Dispatcher:
                 self.graphs[(JobType(job_type), provider)] = graph(roles)
         context = serve.get_replica_context()
         consumer = f"{context.replica_id.unique_id}-{os.getpid()}"
-        sender = WebhookSender(self.store, Accounts(self.redis, keys), self.storage, self.settings)
+        sender = WebhookSender(self.jobs, Accounts(self.redis, keys), self.storage, self.settings)
         self.workers = [
             StreamWorker(self.redis, keys.queue, QUEUE_GROUP, consumer, self._run_job,
                          self.settings.job_lease_seconds, self.settings.runner_concurrency),
@@ -119,45 +120,45 @@ class Dispatcher:
     async def _run_job(self, fields: dict[str, str]) -> None:
         job_id = fields["job_id"]
         try:
-            job = await self.store.record(job_id)
+            job = await self.jobs.record(job_id)
         except NotFound:
             return  # expired or deleted while queued
         if job.status.terminal:
             return
         if job.attempts >= self.settings.job_max_attempts:
-            await self.store.fail(job_id, WorkerLost(
+            await self.jobs.fail(job_id, WorkerLost(
                 f"the runner was lost {job.attempts} times; giving up"))
             return
-        started = await self.store.start(job_id)
+        started = await self.jobs.start(job_id)
         if started is None:
             return
         try:
             async with asyncio.timeout(self.settings.job_timeout_seconds):
                 result = await self._execute(started)
-            await self.store.complete(job_id, result)
+            await self.jobs.complete(job_id, result)
         except (Canceled, WorkerLost) as exc:
             log.info("job %s stopped: %s", job_id, exc.message)
         except TimeoutError:
-            await self.store.fail(job_id, ProviderTimeout(
+            await self.jobs.fail(job_id, ProviderTimeout(
                 f"the job took longer than {self.settings.job_timeout_seconds:g} s"))
         except ReelserveError as exc:
-            await self.store.fail(job_id, exc)
+            await self.jobs.fail(job_id, exc)
         except Exception:
             log.exception("job %s failed unexpectedly", job_id)
-            await self.store.fail(job_id, InternalError("the job failed unexpectedly"))
+            await self.jobs.fail(job_id, InternalError("the job failed unexpectedly"))
 
     async def _execute(self, job: JobRecord) -> dict[str, Any]:
         graph = self.graphs.get((job.type, job.provider))
         if graph is None:
             raise ProviderUnavailable(f"{job.provider} is not configured on this dispatcher")
-        ctx = RunningJob(self.store, self.provider_keys, job)
+        ctx = RunningJob(self.jobs, self.provider_keys, job)
         request = REQUEST_MODELS[job.type].model_validate(job.input)
         if "inputs" in job.checkpoints:
             inputs = {k: MediaRef.model_validate(v) for k, v in job.checkpoints["inputs"].items()}
         else:
             await ctx.progress(0.0, "fetching inputs")
             inputs = await ingest_all(job.input, job.owner_id, job.id, self.storage, self.settings)
-            await self.store.checkpoint(
+            await self.jobs.checkpoint(
                 job.id, "inputs", {k: v.model_dump(mode="json") for k, v in inputs.items()}
             )
         result = await graph.run(request, inputs, ctx)

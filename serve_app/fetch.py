@@ -16,8 +16,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from serve_app.errors import InputTooLarge, InputUnreachable
-from serve_app.settings import Settings
+from reelcore.errors import InputTooLarge, InputUnreachable
+from reelcore.settings import Settings
 
 CHUNK = 1 << 20
 TLS = httpx.create_ssl_context()

@@ -10,24 +10,24 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from ray import serve
 from ray.serve.handle import DeploymentHandle
-from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
 
+from reelcore.errors import InvalidRequest, ReelserveError, ServiceUnavailable
+from reelcore.schemas import JobType
+from reelcore.settings import get_settings
+from reelcore.storage import get_storage
 from serve_app.auth import Accounts
 from serve_app.collections import Collections
 from serve_app.config import PipelineSpec
+from serve_app.connections import connect
 from serve_app.deps import Services, install
-from serve_app.errors import InvalidRequest, ReelserveError, ServiceUnavailable
 from serve_app.jobs import JobStore
 from serve_app.keys import Keys
 from serve_app.provider_keys import ProviderKeys
 from serve_app.providers import ProviderRegistry
 from serve_app.routers import account, collections, files, system, uploads, video, voices
-from serve_app.schemas import JobType
-from serve_app.settings import get_settings
-from serve_app.storage import get_storage
 
 log = logging.getLogger("ray.serve")
 
@@ -92,8 +92,7 @@ class Ingress:
         dispatcher: DeploymentHandle,
     ) -> None:
         settings = get_settings()
-        redis = Redis.from_url(settings.redis_url, decode_responses=True,
-                               socket_connect_timeout=2, socket_timeout=10)
+        redis = connect(settings.redis_url)
         keys = Keys(settings.key_prefix)
         storage = get_storage()
         specs = {
@@ -104,7 +103,7 @@ class Ingress:
             settings=settings,
             redis=redis,
             keys=keys,
-            store=JobStore(redis, keys, settings.job_ttl_seconds),
+            jobs=JobStore(redis, keys, settings.job_ttl_seconds),
             accounts=Accounts(redis, keys),
             provider_keys=ProviderKeys(redis, keys, settings.signing_secret.get_secret_value().encode()),
             storage=storage,

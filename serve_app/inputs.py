@@ -12,12 +12,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from serve_app.errors import InputTooLarge, InputUnreachable, ReelserveError
+from reelcore.errors import InputTooLarge, InputUnreachable, ReelserveError
+from reelcore.media import MediaRef, probe
+from reelcore.schemas import MediaInfo
+from reelcore.settings import Settings
+from reelcore.storage import Storage, key_owner, owner_key
 from serve_app.fetch import fetch_to_file
-from serve_app.media import MediaRef, probe
-from serve_app.schemas import MediaInfo
-from serve_app.settings import Settings
-from serve_app.storage import Storage, key_owner, owner_key
 
 
 def media_fields(request: dict[str, Any]) -> dict[str, str]:

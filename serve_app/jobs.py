@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -18,9 +18,8 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 from ulid import ULID
 
-from serve_app.errors import IdempotencyConflict, JobNotCancelable, NotFound, ReelserveError
-from serve_app.keys import IDEMPOTENCY_TTL_SECONDS, Keys
-from serve_app.schemas import (
+from reelcore.errors import IdempotencyConflict, JobNotCancelable, NotFound, ReelserveError
+from reelcore.schemas import (
     ErrorInfo,
     JobEvent,
     JobList,
@@ -30,12 +29,10 @@ from serve_app.schemas import (
     WebhookAttempt,
     WebhookState,
 )
+from serve_app.clock import utcnow
+from serve_app.keys import IDEMPOTENCY_TTL_SECONDS, Keys
 
 ACTIVE = (JobStatus.pending, JobStatus.processing)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class JobRecord(VideoJob):
@@ -48,7 +45,9 @@ class JobRecord(VideoJob):
         return VideoJob.model_validate(self.model_dump(include=set(VideoJob.model_fields)))
 
 
-def body_hash(body: dict[str, Any]) -> str:
+def _fingerprint(job_type: JobType, request: BaseModel) -> str:
+    """What an Idempotency-Key is bound to: the operation and its validated body."""
+    body = {"type": job_type.value, **request.model_dump(mode="json")}
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -74,7 +73,7 @@ class JobStore:
         Returns (job, created). The same key with a different body raises IdempotencyConflict.
         """
         body = request.model_dump(mode="json")
-        fingerprint = body_hash({"type": job_type.value, **body})
+        fingerprint = _fingerprint(job_type, request)
         now = utcnow()
         job = JobRecord(
             id=f"vj_{ULID()}",
@@ -95,13 +94,7 @@ class JobStore:
                         await pipe.watch(idem_key)
                         seen = await pipe.get(idem_key)
                         if seen is not None:
-                            previous = json.loads(seen)
-                            if previous["body_hash"] != fingerprint:
-                                raise IdempotencyConflict(
-                                    "this Idempotency-Key was used with a different request",
-                                    {"job_id": previous["job_id"]},
-                                )
-                            return await self.get(previous["job_id"], owner_id), False
+                            return await self._replayed(seen, fingerprint, owner_id), False
                     pipe.multi()
                     pipe.set(self.keys.job(job.id), job.model_dump_json())
                     pipe.zadd(self.keys.owner_jobs(owner_id), {job.id: 0})
@@ -114,6 +107,27 @@ class JobStore:
                     return job.public(), True
                 except WatchError:
                     continue
+
+    async def replay(
+        self, owner_id: str, job_type: JobType, request: BaseModel, idempotency_key: str
+    ) -> VideoJob | None:
+        """The job an earlier request with this Idempotency-Key created, if any.
+
+        Asked before a provider is chosen: a replay answers with the job even when no provider
+        could take the request now. A different body raises IdempotencyConflict.
+        """
+        seen = await self.redis.get(self.keys.idempotency(owner_id, idempotency_key))
+        if seen is None:
+            return None
+        return await self._replayed(seen, _fingerprint(job_type, request), owner_id)
+
+    async def _replayed(self, seen: str, fingerprint: str, owner_id: str) -> VideoJob:
+        previous = json.loads(seen)
+        if previous["body_hash"] != fingerprint:
+            raise IdempotencyConflict(
+                "this Idempotency-Key was used with a different request", {"job_id": previous["job_id"]}
+            )
+        return await self.get(previous["job_id"], owner_id)
 
     # --- reading ------------------------------------------------------------------------------
 

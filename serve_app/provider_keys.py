@@ -14,7 +14,7 @@ import hashlib
 from cryptography.fernet import Fernet, InvalidToken
 from redis.asyncio import Redis
 
-from serve_app.errors import ProviderUnavailable
+from reelcore.errors import ProviderUnavailable
 from serve_app.keys import Keys
 
 

@@ -14,16 +14,17 @@ from typing import Any
 from pydantic import BaseModel
 from ray.serve.handle import DeploymentHandle
 
-from graphs.base import alternatives
-from serve_app.config import PipelineSpec, import_string
-from serve_app.errors import ProviderUnavailable
-from serve_app.schemas import (
+from reelcore.engine import alternatives
+from reelcore.errors import ProviderUnavailable
+from reelcore.imports import import_string
+from reelcore.schemas import (
     BYOK_PROVIDERS,
     EMBEDDED_PROVIDERS,
     PROVIDERS,
     JobType,
     ProviderInfo,
 )
+from serve_app.config import PipelineSpec
 
 
 class ProviderRegistry:
@@ -42,16 +43,18 @@ class ProviderRegistry:
         if self._cache and time.monotonic() - self._cache[0] < self.ttl_seconds:
             return self._cache[1]
 
-        async def one(name: str, handle: DeploymentHandle) -> dict[str, Any]:
+        async def one(handle: DeploymentHandle) -> tuple[bool, dict[str, Any]]:
+            """(whether the deployment answered, its status)."""
             try:
-                return await asyncio.wait_for(handle.status.remote(), timeout=5)
+                return True, await asyncio.wait_for(handle.status.remote(), timeout=5)
             except Exception as exc:  # noqa: BLE001 - a dead deployment is an unavailable one
-                return {"available": False, "reason": f"deployment not answering ({type(exc).__name__})"}
+                return False, {"available": False,
+                               "reason": f"deployment not answering ({type(exc).__name__})"}
 
         names = list(self.engines)
-        found = await asyncio.gather(*(one(n, self.engines[n]) for n in names))
-        status = dict(zip(names, found, strict=True))
-        if all(s["available"] or "not answering" not in (s["reason"] or "") for s in found):
+        found = await asyncio.gather(*(one(self.engines[n]) for n in names))
+        status = {name: answer for name, (_, answer) in zip(names, found, strict=True)}
+        if all(answered for answered, _ in found):  # one that did not answer is asked again next time
             self._cache = (time.monotonic(), status)
         return status
 
@@ -95,7 +98,7 @@ class ProviderRegistry:
                     if not status[engine]["available"]:
                         refusals.append(f"engine {engine!r}: {status[engine]['reason']}")
                         continue
-                    reply = await self.engines[engine].call.remote(method, payload)
+                    reply = await self.engines[engine].ask.remote(method, payload)
                     support = reply.get("result") or {"ok": False, "reason": reply.get("error")}
                     if support["ok"]:
                         break

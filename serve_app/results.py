@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from serve_app.schemas import VideoJob
-from serve_app.storage import Storage
+from reelcore.schemas import VideoJob
+from reelcore.storage import Storage
 
 
 def is_media_ref(value: Any) -> bool:

@@ -14,14 +14,15 @@ from datetime import datetime
 
 from standardwebhooks import Webhook
 
+from reelcore.errors import ReelserveError
+from reelcore.schemas import WebhookAttempt
+from reelcore.settings import Settings
+from reelcore.storage import Storage
 from serve_app.auth import Accounts
-from serve_app.errors import ReelserveError
+from serve_app.clock import utcnow
 from serve_app.fetch import post_json
-from serve_app.jobs import JobRecord, JobStore, utcnow
+from serve_app.jobs import JobRecord, JobStore
 from serve_app.results import present
-from serve_app.schemas import WebhookAttempt
-from serve_app.settings import Settings
-from serve_app.storage import Storage
 
 
 def event_body(job: JobRecord, at: datetime, storage: Storage) -> str:
@@ -43,16 +44,16 @@ def signed_headers(secret: str, msg_id: str, at: datetime, body: str) -> dict[st
 
 
 class WebhookSender:
-    def __init__(self, store: JobStore, accounts: Accounts, storage: Storage,
+    def __init__(self, jobs: JobStore, accounts: Accounts, storage: Storage,
                  settings: Settings) -> None:
-        self.store = store
+        self.jobs = jobs
         self.accounts = accounts
         self.storage = storage
         self.settings = settings
 
     async def deliver(self, job_id: str) -> None:
         """Try until the receiver answers 2xx or attempts run out; the id stays the same."""
-        job = await self.store.record(job_id)
+        job = await self.jobs.record(job_id)
         if job.webhook is None or job.webhook.delivered:
             return
         secret = await self.accounts.webhook_secret(job.owner_id)
@@ -79,6 +80,6 @@ class WebhookSender:
                 attempt=number, at=at, status_code=status_code, error=error,
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
             )
-            await self.store.record_webhook_attempt(job.id, attempt, delivered=error is None)
+            await self.jobs.record_webhook_attempt(job.id, attempt, delivered=error is None)
             if error is None:
                 return

@@ -116,8 +116,8 @@ def service(redis_url: str, tmp_path_factory: pytest.TempPathFactory,
         "RAY_SERVE_ENABLE_TASK_EVENTS": "0",
     }
     os.environ.update(env)
-    from serve_app.settings import get_settings
-    from serve_app.storage import get_storage
+    from reelcore.settings import get_settings
+    from reelcore.storage import get_storage
 
     get_settings.cache_clear()
     get_storage.cache_clear()
@@ -216,9 +216,9 @@ class Owner:
 def make_owner(service: Service) -> Iterator[Callable[[str], Owner]]:
     from redis.asyncio import Redis as AsyncRedis
 
+    from reelcore.settings import get_settings
     from serve_app.auth import Accounts
     from serve_app.keys import Keys
-    from serve_app.settings import get_settings
 
     clients: list[httpx.Client] = []
 

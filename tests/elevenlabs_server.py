@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import numpy as np
 
 from deployments.voices.espeak import EspeakBackend
-from serve_app.schemas import Word
+from reelcore.schemas import Word
 from tests.servers import _Server
 
 RACHEL, GEORGE = "21m00Tcm4TlvDq8ikWAM", "JBFqnCBsd6RMkjVDRZzb"

@@ -28,17 +28,16 @@ def test_admin_creates_and_revokes_keys(service: Service) -> None:
 
 
 def test_a_redis_outage_is_a_503_with_a_stable_code() -> None:
-    from redis.asyncio import Redis
-
     from serve_app import deps
     from serve_app.auth import Accounts
+    from serve_app.connections import connect
     from serve_app.ingress import app
     from serve_app.keys import Keys
 
-    dead = Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=1)
+    dead = connect("redis://127.0.0.1:9/0")
     keys = Keys("reelserve")
     saved = list(deps._installed)
-    deps.install(deps.Services(settings=None, redis=dead, keys=keys, store=None,
+    deps.install(deps.Services(settings=None, redis=dead, keys=keys, jobs=None,
                                accounts=Accounts(dead, keys), provider_keys=None, storage=None,
                                providers=None, dispatcher=None, collections=None))
     try:

@@ -3,6 +3,9 @@ without it are refused at once; keys are encrypted at rest and never appear in a
 
 from __future__ import annotations
 
+import json
+import re
+
 from tests.conftest import Owner, Service
 
 KEY = "sk_test_0123456789abcdef"
@@ -70,3 +73,32 @@ def test_an_avatar_spoken_by_elevenlabs_uses_the_owners_key_and_never_stores_it(
 def test_elevenlabs_voices_are_not_listed_without_a_key(alice: Owner) -> None:
     assert not [v for v in alice.api.get("/v1/voices").json()["data"]
                 if v["tts_provider"] == "elevenlabs"]
+
+
+def test_a_replay_answers_as_get_does_even_once_no_provider_could_take_it(
+    make_owner, elevenlabs, portrait
+) -> None:
+    from tests.conftest import ELEVENLABS_KEY, upload, wait_for
+    from tests.elevenlabs_server import RACHEL
+
+    hana: Owner = make_owner("hana")
+    assert hana.api.put("/v1/account/provider-keys/elevenlabs",
+                        json={"api_key": ELEVENLABS_KEY}).status_code == 204
+    body = {"image_url": upload(hana, portrait)["url"], "text": "Hello there.",
+            "voice_id": f"elevenlabs:{RACHEL}", "tts_provider": "elevenlabs"}
+    headers = {"Idempotency-Key": "avatar-once"}
+    job_id = hana.api.post("/v1/video/avatar", json=body, headers=headers).json()["id"]
+    assert wait_for(hana, job_id)["status"] == "completed"
+    # Without the key no provider could take this request now; the job it made still exists.
+    assert hana.api.delete("/v1/account/provider-keys/elevenlabs").status_code == 204
+
+    replay = hana.api.post("/v1/video/avatar", json=body, headers=headers)
+    shown = hana.api.get(f"/v1/video/{job_id}")
+    assert replay.status_code == 202, replay.text
+    assert "video_url" in replay.json()["result"] and "video" not in replay.json()["result"]
+    assert unsigned(replay.json()) == unsigned(shown.json())
+
+
+def unsigned(job: dict) -> str:
+    """The job with its signed URLs' expiry and signature cut: they change by the second."""
+    return re.sub(r"expires=\d+&signature=[0-9a-f]+", "", json.dumps(job, sort_keys=True))

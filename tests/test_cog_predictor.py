@@ -17,12 +17,12 @@ import pytest
 from PIL import Image
 from skimage.data import astronaut
 
-from deployments.base import Call, LocalMedia, Unavailable
 from deployments.cog_predictor import CogPredictorEngine
 from deployments.cog_presets import KNOWN_ENGINES
 from deployments.face import AnimateInput, LipsyncInput
-from serve_app.errors import ProviderError
-from serve_app.media import probe
+from reelcore.engine import Call, LocalMedia, Unavailable
+from reelcore.errors import ProviderError
+from reelcore.media import probe
 from tests.media import speech, talking_video
 
 RENDER = '''

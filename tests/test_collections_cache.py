@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
+from reelcore.schemas import JobStatus, JobType, VideoJob
+from reelcore.storage import LocalStorage
+from serve_app.clock import utcnow
 from serve_app.collections import Collections
-from serve_app.jobs import utcnow
 from serve_app.keys import Keys
-from serve_app.schemas import JobStatus, JobType, VideoJob
-from serve_app.storage import LocalStorage
 
 OWNER, MODEL = "carol", "test-model"
 

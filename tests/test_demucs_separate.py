@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deployments.base import Call, LocalMedia
 from deployments.demucs_separate import DemucsEngine, SeparateRequest
 from deployments.talking_face.video_io import read_channels
-from serve_app.media import probe
+from reelcore.engine import Call, LocalMedia
+from reelcore.media import probe
 from tests.media import speech, talking_video
 
 pytest.importorskip("demucs")
@@ -98,7 +98,7 @@ def test_without_weights_or_with_the_wrong_model_the_engine_says_why(weights: Pa
 
 
 def test_an_audio_file_without_sound_is_unsupported(engine: DemucsEngine, tmp_path: Path) -> None:
-    from serve_app.errors import UnsupportedMedia
+    from reelcore.errors import UnsupportedMedia
 
     silent = talking_video(tmp_path / "silent.mp4", None, seconds=1)
     with pytest.raises(UnsupportedMedia):

@@ -58,8 +58,9 @@ def test_a_job_lost_on_its_last_attempt_fails_with_worker_lost(
 ) -> None:
     """A runner that took the job on its last allowed attempt and died: the job is processing,
     and its queue entry is held by a consumer that never renews its lease."""
-    from serve_app.jobs import JobRecord, utcnow
-    from serve_app.schemas import JobStatus, JobType
+    from reelcore.schemas import JobStatus, JobType
+    from serve_app.clock import utcnow
+    from serve_app.jobs import JobRecord
 
     now = utcnow()
     job = JobRecord(

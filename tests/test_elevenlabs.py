@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from deployments.voices.elevenlabs import ElevenLabsBackend
-from serve_app.errors import InvalidRequest, ProviderError, ProviderTimeout, VoiceNotFound
+from reelcore.errors import InvalidRequest, ProviderError, ProviderTimeout, VoiceNotFound
 from tests.conftest import SENTENCE
 from tests.elevenlabs_server import GEORGE, RACHEL, ElevenLabsServer
 

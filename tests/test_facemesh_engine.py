@@ -10,11 +10,11 @@ import av
 import numpy as np
 from skimage.data import astronaut, coffee
 
-from deployments.base import Call, LocalMedia
 from deployments.face import LipsyncInput
 from deployments.facemesh_lipsync import FaceMeshLipsyncEngine, _strength
 from deployments.talking_face.video_io import VideoWriter
-from serve_app.media import probe
+from reelcore.engine import Call, LocalMedia
+from reelcore.media import probe
 from tests.conftest import STORY
 from tests.media import speech
 

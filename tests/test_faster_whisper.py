@@ -6,10 +6,10 @@ import itertools
 
 import pytest
 
-from deployments.base import Call, LocalMedia, Unavailable
 from deployments.faster_whisper import FasterWhisperEngine, TranscribeRequest
-from serve_app.errors import UnsupportedMedia
-from serve_app.media import probe
+from reelcore.engine import Call, LocalMedia, Unavailable
+from reelcore.errors import UnsupportedMedia
+from reelcore.media import probe
 from tests.conftest import SENTENCE
 
 

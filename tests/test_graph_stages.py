@@ -73,8 +73,8 @@ class Job(Attempt):
 def dub_with(separator: dict | None) -> tuple[dict, dict]:
     """Run the dub graph over engines that answer at once; the result and the mixer's payload."""
     from graphs.dub import DubGraph
-    from serve_app.media import MediaRef
-    from serve_app.schemas import DubRequest, MediaInfo
+    from reelcore.media import MediaRef
+    from reelcore.schemas import DubRequest, MediaInfo
 
     segment = {"text": "Hello there.", "start": 0.5, "end": 1.5}
     audio = {"key": "jobs/vj_1/speech/voice.wav", "media": {"format": "wav"}}

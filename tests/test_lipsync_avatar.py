@@ -31,7 +31,7 @@ def test_lipsync_renders_the_video_to_the_length_of_the_new_speech(alice: Owner,
     assert job["status"] == "completed", job
     assert job["provider"] == "video-retalking" and job["result"]["provider"] == "video-retalking"
     duration, has_audio, _ = decode(job["result"]["video_url"], tmp_path)
-    from serve_app.media import probe
+    from reelcore.media import probe
 
     expected = probe(other).duration_seconds
     assert abs(duration - expected) <= 1 / 25 + 0.03 and has_audio

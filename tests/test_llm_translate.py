@@ -16,19 +16,19 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from deployments.base import Call, Unavailable
 from deployments.fast_translate import PairRequest, Segment, TranslateRequest
 from deployments.llm_translate import (
     DEFAULT_RATE,
     SLACK,
     LlmTranslateEngine,
     budget,
-    clean,
     language_name,
     shorten_prompt,
     translate_prompt,
+    translation_in,
 )
-from serve_app.errors import ProviderUnavailable
+from reelcore.engine import Call, Unavailable
+from reelcore.errors import ProviderUnavailable
 from tests.tiny_llm import tiny_llama
 
 PAIRS = ["en->es", "en->fr", "*->de", "en->pt-BR"]
@@ -76,7 +76,7 @@ def test_the_prompt_carries_the_budget_languages_and_neighbours() -> None:
     ("  \n", ""),
 ])
 def test_answers_are_cleaned_to_their_first_real_line(answer: str, expected: str) -> None:
-    assert clean(answer) == expected
+    assert translation_in(answer) == expected
 
 
 # -- too long -> asked again -> the shorter kept --------------------------------------------------

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deployments.base import Call, LocalMedia
 from deployments.mixer import MixerEngine, MixRequest, duck_depth
 from deployments.speech_fit import write_wav
-from serve_app.media import probe
+from reelcore.engine import Call, LocalMedia
+from reelcore.media import probe
 from tests.media import read_audio, speech, talking_video
 
 RATE = 48000

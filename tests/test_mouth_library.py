@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from skimage.data import astronaut
 
-from deployments.base import Call
 from deployments.face import AnimateInput, LipsyncInput
 from deployments.facemesh_avatar import FaceMeshAvatarEngine
 from deployments.facemesh_lipsync import FaceMeshLipsyncEngine
@@ -19,7 +18,8 @@ from deployments.talking_face import composite, drive, timeline, visemes
 from deployments.talking_face import tracking as tk
 from deployments.talking_face.mouth_library import LibraryBuilder
 from deployments.talking_face.video_io import frames_rgb, read_audio, video_info
-from serve_app.schemas import FacePick, Word
+from reelcore.engine import Call
+from reelcore.schemas import FacePick, Word
 from tests.conftest import STORY
 from tests.lipsync_measure import fit_length, mouth_shapes, speech_activity, sync_score
 from tests.media import speech, talking_video

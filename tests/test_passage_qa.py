@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from deployments.base import Call
 from deployments.passage_qa import AnswerRequest, Passage, PassageQaEngine, content_words
-from serve_app.errors import NoSpeechDetected
+from reelcore.engine import Call
+from reelcore.errors import NoSpeechDetected
 
 # A station announcer's video: transcript segments, and two descriptions of what is shown.
 PASSAGES = [

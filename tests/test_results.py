@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import httpx
 
-from serve_app.jobs import utcnow
+from reelcore.schemas import JobStatus, JobType, VideoJob
+from reelcore.storage import LocalStorage
+from serve_app.clock import utcnow
 from serve_app.results import present
-from serve_app.schemas import JobStatus, JobType, VideoJob
-from serve_app.storage import LocalStorage
 
 
 def test_media_references_become_signed_urls_and_the_video_sets_the_size(tmp_path) -> None:

@@ -31,10 +31,10 @@ import numpy as np
 import pytest
 from skimage.data import astronaut, chelsea, coffee, hubble_deep_field, immunohistochemistry, rocket
 
-from deployments.base import Call, LocalMedia
 from deployments.scene_detect import DescribeRequest, SceneDetectEngine, ScenesRequest
-from serve_app.errors import UnsupportedMedia
-from serve_app.media import probe
+from reelcore.engine import Call, LocalMedia
+from reelcore.errors import UnsupportedMedia
+from reelcore.media import probe
 from tests.media import silence
 
 pytest.importorskip("scenedetect")

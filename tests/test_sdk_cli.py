@@ -7,9 +7,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from reelcore.errors import InputUnreachable, InvalidRequest, NotFound, ProviderUnavailable
 from reelserve import Client, JobTimeout
 from reelserve.cli import cli
-from serve_app.errors import InputUnreachable, InvalidRequest, NotFound, ProviderUnavailable
 from tests.conftest import Owner, Service
 
 

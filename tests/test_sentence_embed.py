@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from deployments.base import Call, Unavailable
 from deployments.sentence_embed import EmbedRequest, SentenceEmbedEngine
+from reelcore.engine import Call, Unavailable
 
 SENTENCES = ["The train leaves at half past nine", "Our train departs at 9:30",
              "She bought bread at the market"]

@@ -8,7 +8,6 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from deployments.base import Call
 from deployments.speech_fit import (
     GAP_S,
     MAX_TEMPO,
@@ -20,8 +19,10 @@ from deployments.speech_fit import (
     read_wav,
     stretch,
 )
-from deployments.tts import SynthesizeSegmentsRequest, TimedText, TtsEngine
-from serve_app.schemas import Word
+from deployments.subtitles import TimedText
+from deployments.tts import SynthesizeSegmentsRequest, TtsEngine
+from reelcore.engine import Call
+from reelcore.schemas import Word
 from tests.media import read_audio, speech
 
 RATE = 22050  # espeak-ng's own rate

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from serve_app.errors import InputTooLarge, InputUnreachable
+from reelcore.errors import InputTooLarge, InputUnreachable
+from reelcore.settings import Settings
 from serve_app.fetch import UrlRefused, fetch_to_file, guard_url
-from serve_app.settings import Settings
 from tests.conftest import Owner, wait_for
 
 STRICT = Settings(allowed_hosts=[])

@@ -8,9 +8,9 @@ import boto3
 import httpx
 import pytest
 
-from serve_app.errors import InvalidSignature, NotFound
-from serve_app.settings import Settings
-from serve_app.storage import LocalStorage, S3Storage, key_owner, make_storage, owner_key
+from reelcore.errors import InvalidSignature, NotFound
+from reelcore.settings import Settings
+from reelcore.storage import LocalStorage, S3Storage, key_owner, make_storage, owner_key
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import httpx
 import pytest
 import yaml
 
+from reelcore.schemas import PROVIDERS
 from serve_app.config import AppArgs
-from serve_app.schemas import PROVIDERS
 from tests.conftest import ROOT, Owner, Service
 
 
@@ -57,7 +57,7 @@ def test_openapi_documents_every_operation(service: Service) -> None:
 def test_every_serve_config_is_valid(path: Path) -> None:
     from ray.serve.schema import ServeDeploySchema
 
-    from serve_app.config import import_string
+    from reelcore.imports import import_string
 
     config = ServeDeploySchema.model_validate(yaml.safe_load(path.read_text()))
     for app in config.applications:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from deployments.base import Call
 from deployments.fast_translate import FastTranslateEngine, PairRequest, Segment, TranslateRequest
-from serve_app.errors import ProviderUnavailable
+from reelcore.engine import Call
+from reelcore.errors import ProviderUnavailable
 
 
 @pytest.fixture(scope="module")

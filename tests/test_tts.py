@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from deployments.base import Call, LocalMedia, Unavailable
 from deployments.faster_whisper import FasterWhisperEngine, TranscribeRequest
 from deployments.tts import SynthesizeRequest, TtsEngine, VoicesRequest
-from serve_app.errors import InvalidRequest, VoiceNotFound
-from serve_app.media import probe
+from reelcore.engine import Call, LocalMedia, Unavailable
+from reelcore.errors import InvalidRequest, VoiceNotFound
+from reelcore.media import probe
 from tests.conftest import SENTENCE, Owner, Service
 from tests.media import read_audio
 
@@ -135,7 +135,7 @@ def test_the_tts_deployment_stores_its_audio_as_a_media_reference(service: Servi
 
     from ray import serve
 
-    from serve_app.storage import get_storage
+    from reelcore.storage import get_storage
 
     async def speak() -> list[dict]:
         handle = serve.get_deployment_handle("tts", "reelserve").options(stream=True)

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from serve_app.storage import LocalStorage
+from reelcore.storage import LocalStorage
 from tests.conftest import Owner
 
 

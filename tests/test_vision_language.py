@@ -14,14 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deployments.base import Call, LocalMedia, Unavailable
 from deployments.opengvlab_chat import OpenGvLabChatEngine
 from deployments.qwen_vl import QwenVlEngine
+from deployments.subtitles import TimedText
 from deployments.talking_face.video_io import VideoWriter
-from deployments.video_chat.engine import Clip, DescribeScenesRequest, VideoQuestionRequest
+from deployments.video_chat.engine import DescribeScenesRequest, FramePrompt, VideoQuestionRequest
 from deployments.video_chat.frames import frames_at, spread
-from deployments.video_chat.prompts import TimedText, answer_prompt, cited_slots, describe_prompt
-from serve_app.media import probe
+from deployments.video_chat.prompts import answer_prompt, cited_slots, describe_prompt
+from reelcore.engine import Call, LocalMedia, Unavailable
+from reelcore.media import probe
 from tests.remote_code_checkpoint import remote_code_checkpoint
 from tests.tiny_vlm import tiny_qwen2_5_vl, tiny_qwen3_vl
 
@@ -93,7 +94,7 @@ def test_shots_batched_for_vllm_are_decoded_together_each_with_its_own_frames(vi
 
 def test_each_shot_is_shown_to_the_model_as_its_own_frames(engine: QwenVlEngine, video: LocalMedia,
                                                            tmp_path: Path) -> None:
-    seen: list[Clip] = []
+    seen: list[FramePrompt] = []
     generate = engine._generate
     engine._generate = lambda clips: seen.extend(clips) or generate(clips)  # type: ignore[method-assign]
     try:
@@ -115,7 +116,7 @@ def test_each_shot_is_shown_to_the_model_as_its_own_frames(engine: QwenVlEngine,
 
 
 def test_the_frames_times_reach_the_model_as_each_family_expects(engine: QwenVlEngine) -> None:
-    clip = Clip("", np.zeros((4, 8, 8, 3), np.uint8), [1.0, 2.0, 3.0, 4.0], 25.0)
+    clip = FramePrompt("", np.zeros((4, 8, 8, 3), np.uint8), [1.0, 2.0, 3.0, 4.0], 25.0)
     timing = engine._video_timing(clip)
     if engine.family == "qwen3-vl":  # it writes "<t seconds>" from index / fps
         assert [i / timing["fps"] for i in timing["frames_indices"]] == clip.times

@@ -9,8 +9,8 @@ from datetime import datetime
 import pytest
 from standardwebhooks import Webhook
 
+from reelcore.errors import InvalidSignature
 from reelserve import verify_webhook
-from serve_app.errors import InvalidSignature
 from tests.conftest import Owner
 from tests.servers import WebhookReceiver
 

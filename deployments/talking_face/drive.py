@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from deployments.talking_face import visemes
-from serve_app.errors import NoSpeechDetected
-from serve_app.schemas import Word
+from reelcore.errors import NoSpeechDetected
+from reelcore.schemas import Word
 
 RATE = 16000
 HOP_S = 0.01

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from serve_app.schemas import SyncMode
+from reelcore.schemas import SyncMode
 
 
 def output_frames(mode: SyncMode, audio_frames: int, video_frames: int) -> int:

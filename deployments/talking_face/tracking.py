@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import cv2
 import numpy as np
 
-from deployments.base import Unavailable
+from reelcore.engine import Unavailable
 
 CROP_SIZE = 256
 # Landmark indices (MediaPipe face mesh, 478 points with attention).

@@ -13,7 +13,7 @@ import numpy as np
 from av.container import InputContainer
 from av.video.stream import VideoStream
 
-from serve_app.errors import UnsupportedMedia
+from reelcore.errors import UnsupportedMedia
 
 AUDIO_RATE = 48000
 

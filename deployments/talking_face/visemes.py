@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from serve_app.schemas import Word
+from reelcore.schemas import Word
 
 # (opening 0..1, width -1 rounded .. 1 spread, length weight) per phoneme class.
 SHAPES: dict[str, tuple[float, float, float]] = {

@@ -17,9 +17,10 @@ from typing import ClassVar
 import numpy as np
 from pydantic import BaseModel, Field
 
-from deployments.base import Call, Engine, LocalMedia
+from deployments.subtitles import TimedText
 from deployments.video_chat.frames import frames_at, spread
-from deployments.video_chat.prompts import TimedText, answer_prompt, cited_slots, clean, describe_prompt
+from deployments.video_chat.prompts import answer_in, answer_prompt, cited_slots, describe_prompt
+from reelcore.engine import Call, Engine, LocalMedia
 
 
 class SceneSlot(TimedText):
@@ -50,7 +51,7 @@ class GeneratedAnswer(BaseModel):
 
 
 @dataclass
-class Clip:
+class FramePrompt:
     """One prompt with its frames: the frames' source times and the video's frame rate."""
 
     prompt: str
@@ -72,14 +73,14 @@ class VideoChatEngine(Engine):
         """Shots handed to `_generate` together."""
         return 1
 
-    def _generate(self, clips: list[Clip]) -> list[str]:
+    def _generate(self, clips: list[FramePrompt]) -> list[str]:
         """The model's raw answer to each clip's prompt about its frames."""
         raise NotImplementedError
 
     def describe_scenes(self, request: DescribeScenesRequest, call: Call) -> SceneDescriptions:
         descriptions: list[str] = []
         for clips in self._scene_clips(request):
-            descriptions += [clean(answer) for answer in self._generate(clips)]
+            descriptions += [answer_in(answer) for answer in self._generate(clips)]
             call.report(len(descriptions) / len(request.scenes))
         return SceneDescriptions(descriptions=descriptions, model=self.name)
 
@@ -87,19 +88,19 @@ class VideoChatEngine(Engine):
         fps = request.video.media.fps or 25.0
         duration = request.video.media.duration_seconds or 1 / fps
         times = spread(0.0, duration, self.config.answer_frames)
-        clip = Clip(answer_prompt(request.question, request.passages, 0.0, duration),
+        clip = FramePrompt(answer_prompt(request.question, request.passages, 0.0, duration),
                     frames_at(request.video.path, times, self.config.longest_side), times, fps)
         call.report(0.3)
-        text = clean(self._generate([clip])[0])
+        text = answer_in(self._generate([clip])[0])
         call.report(1.0)
         return GeneratedAnswer(answer=text, cited=cited_slots(text), model=self.name)
 
-    def _scene_clips(self, request: DescribeScenesRequest) -> Iterator[list[Clip]]:
+    def _scene_clips(self, request: DescribeScenesRequest) -> Iterator[list[FramePrompt]]:
         """The shots' clips, `scenes_per_call` at a time, each group's frames in one decoding pass."""
         n, fps = self.config.frames_per_scene, request.video.media.fps or 25.0
         for at in range(0, len(request.scenes), self.scenes_per_call):
             scenes = request.scenes[at:at + self.scenes_per_call]
             times = [spread(s.start, max(s.end, s.start + 1 / fps), n) for s in scenes]
             frames = frames_at(request.video.path, [t for ts in times for t in ts], self.config.longest_side)
-            yield [Clip(describe_prompt(s.start, s.end, s.text), frames[k * n:(k + 1) * n], ts, fps)
+            yield [FramePrompt(describe_prompt(s.start, s.end, s.text), frames[k * n:(k + 1) * n], ts, fps)
                    for k, (s, ts) in enumerate(zip(scenes, times, strict=True))]

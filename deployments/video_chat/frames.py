@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from deployments.talking_face.video_io import open_video
-from serve_app.errors import UnsupportedMedia
+from reelcore.errors import UnsupportedMedia
 
 SEEK_AHEAD_SECONDS = 2.0
 """A wanted time this far past the decoder's position is reached by seeking, not by decoding."""

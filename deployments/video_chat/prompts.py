@@ -9,18 +9,10 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, Field
-
-from deployments.subtitles import timestamp
+from deployments.subtitles import TimedText, timestamp
 
 THINKING = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL)
 CITED = re.compile(r"\[(\d+):(\d{2})(?::(\d{2}))?\s*[-\u2013]\s*(\d+):(\d{2})(?::(\d{2}))?\]")
-
-
-class TimedText(BaseModel):
-    start: float = Field(..., ge=0)
-    end: float = Field(..., ge=0)
-    text: str = Field("", max_length=10_000)
 
 
 def slot(start: float, end: float) -> str:
@@ -47,7 +39,7 @@ def answer_prompt(question: str, passages: list[TimedText], start: float, end: f
     return "\n".join(lines)
 
 
-def clean(answer: str) -> str:
+def answer_in(answer: str) -> str:
     """The answer without a reasoning block or surrounding white space and quotes."""
     return THINKING.sub("", answer).strip().strip('"').strip()
 

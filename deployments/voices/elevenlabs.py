@@ -16,8 +16,8 @@ from urllib.parse import quote
 
 import httpx
 
-from serve_app.errors import InvalidRequest, ProviderError, ProviderTimeout, VoiceNotFound
-from serve_app.schemas import Voice, Word
+from reelcore.errors import InvalidRequest, ProviderError, ProviderTimeout, VoiceNotFound
+from reelcore.schemas import Voice, Word
 
 RATE = 24000
 OUTPUT_FORMAT = f"pcm_{RATE}"

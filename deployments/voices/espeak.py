@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from deployments.base import Unavailable
-from serve_app.schemas import Voice, Word
+from reelcore.engine import Unavailable
+from reelcore.schemas import Voice, Word
 
 # libespeak-ng's C API (speak_lib.h): synchronous synthesis with a callback per audio block.
 AUDIO_OUTPUT_SYNCHRONOUS = 2

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from deployments.base import Unavailable
 from deployments.voices.espeak import ipa
-from serve_app.schemas import Voice, Word
+from reelcore.engine import Unavailable
+from reelcore.schemas import Voice, Word
 
 LANGUAGES = ["en-US", "en", "pt-BR", "pt"]
 MAX_TOKENS = 500

@@ -5,8 +5,8 @@ from __future__ import annotations
 import wave
 from pathlib import Path
 
-from deployments.base import Unavailable
-from serve_app.schemas import Voice, Word
+from reelcore.engine import Unavailable
+from reelcore.schemas import Voice, Word
 
 VOICE = "piper:en_US-joe-medium"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from reelcore.errors import NotFound
+from reelcore.schemas import Account, ByokProvider, ErrorResponse, ProviderKeyIn
 from serve_app.deps import OwnerDep, ServicesDep
-from serve_app.errors import NotFound
-from serve_app.schemas import Account, ByokProvider, ErrorResponse, ProviderKeyIn
 
 router = APIRouter(prefix="/v1/account", tags=["account"],
                    responses={c: {"model": ErrorResponse} for c in (401, 404, 422)})

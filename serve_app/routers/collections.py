@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 from fastapi import APIRouter, Response
 
-from serve_app.deps import OwnerDep, ServicesDep
-from serve_app.errors import ProviderUnavailable, error_from_dict
-from serve_app.schemas import (
+from reelcore.errors import ProviderUnavailable, error_from_dict
+from reelcore.schemas import (
     Collection,
     CollectionIn,
     CollectionList,
@@ -16,6 +15,7 @@ from serve_app.schemas import (
     SearchRequest,
     SearchResult,
 )
+from serve_app.deps import OwnerDep, ServicesDep
 
 router = APIRouter(prefix="/v1/collections", tags=["collections"],
                    responses={c: {"model": ErrorResponse} for c in (401, 404, 409, 422)})
@@ -47,7 +47,7 @@ async def add_video(collection_id: str, body: CollectionVideoIn, owner: OwnerDep
                     services: ServicesDep) -> Collection:
     """Add a completed analyze job of yours that ran the `embed` task: its transcript segments
     and scene descriptions become searchable moments."""
-    job = await services.store.get(body.job_id, owner)
+    job = await services.jobs.get(body.job_id, owner)
     return await services.collections.add(owner, collection_id, job)
 
 
@@ -59,7 +59,7 @@ async def search(collection_id: str, body: SearchRequest, owner: OwnerDep,
     engines = await services.providers.engines_offering("embed")
     if not engines:
         raise ProviderUnavailable("no available engine embeds text for search")
-    reply = await services.providers.engines[engines[0]].call.remote(
+    reply = await services.providers.engines[engines[0]].ask.remote(
         "embed", {"texts": [body.query], "kind": "query"})
     if "error" in reply:
         raise error_from_dict(reply["error"])

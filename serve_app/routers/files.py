@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
+from reelcore.errors import NotFound
+from reelcore.schemas import ErrorResponse
+from reelcore.storage import LocalStorage
 from serve_app.deps import ServicesDep
-from serve_app.errors import NotFound
-from serve_app.schemas import ErrorResponse
-from serve_app.storage import LocalStorage
 
 router = APIRouter(prefix="/v1/files", tags=["files"],
                    responses={c: {"model": ErrorResponse} for c in (403, 404)})

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from reelcore.schemas import ProviderList
 from serve_app.deps import OwnerDep, ServicesDep
-from serve_app.schemas import ProviderList
 
 router = APIRouter(tags=["system"])
 

@@ -11,12 +11,12 @@ from pathlib import Path
 from fastapi import APIRouter, UploadFile
 from ulid import ULID
 
+from reelcore.errors import PayloadTooLarge
+from reelcore.media import probe
+from reelcore.schemas import ErrorResponse, Upload
+from reelcore.storage import owner_key
+from serve_app.clock import utcnow
 from serve_app.deps import OwnerDep, ServicesDep
-from serve_app.errors import PayloadTooLarge
-from serve_app.jobs import utcnow
-from serve_app.media import probe
-from serve_app.schemas import ErrorResponse, Upload
-from serve_app.storage import owner_key
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"],
                    responses={c: {"model": ErrorResponse} for c in (401, 413, 415, 422)})

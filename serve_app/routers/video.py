@@ -8,9 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sse_starlette.sse import EventSourceResponse
 
-from serve_app.deps import IdempotencyKey, OwnerDep, ServicesDep
-from serve_app.results import present
-from serve_app.schemas import (
+from reelcore.schemas import (
     AnalyzeRequest,
     AvatarRequest,
     DubRequest,
@@ -23,6 +21,8 @@ from serve_app.schemas import (
     LipsyncRequest,
     VideoJob,
 )
+from serve_app.deps import IdempotencyKey, OwnerDep, ServicesDep
+from serve_app.results import present
 
 ERRORS = {code: {"model": ErrorResponse} for code in (401, 404, 409, 422)}
 router = APIRouter(prefix="/v1/video", tags=["video"], responses=ERRORS)
@@ -31,12 +31,17 @@ router = APIRouter(prefix="/v1/video", tags=["video"], responses=ERRORS)
 async def submit(
     job_type: JobType, body: BaseModel, owner: str, services: ServicesDep, key: str | None
 ) -> VideoJob:
+    """The job, as `GET /v1/video/{id}` shows it; a repeated Idempotency-Key answers with the job
+    it created before any provider is chosen or engine asked."""
+    replayed = key and await services.jobs.replay(owner, job_type, body, key)
+    if replayed:
+        return shown(replayed, services)
     owner_keys = await services.provider_keys.providers(owner)
     provider = await services.providers.choose(job_type, body, owner_keys)
-    job, _ = await services.store.create(
+    job, _ = await services.jobs.create(
         owner_id=owner, job_type=job_type, provider=provider, request=body, idempotency_key=key
     )
-    return job
+    return shown(job, services)
 
 
 @router.post("/generate", status_code=202, operation_id="generate")
@@ -88,20 +93,20 @@ async def list_jobs(
     cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> JobList:
     """The caller's jobs, newest first."""
-    page = await services.store.list(owner, limit=limit, cursor=cursor, status=status,
+    page = await services.jobs.list(owner, limit=limit, cursor=cursor, status=status,
                                      job_type=type)
     return page.model_copy(update={"data": [shown(job, services) for job in page.data]})
 
 
 @router.get("/{job_id}", operation_id="get_job")
 async def get_job(job_id: str, owner: OwnerDep, services: ServicesDep) -> VideoJob:
-    return shown(await services.store.get(job_id, owner), services)
+    return shown(await services.jobs.get(job_id, owner), services)
 
 
 @router.post("/{job_id}/cancel", operation_id="cancel_job")
 async def cancel_job(job_id: str, owner: OwnerDep, services: ServicesDep) -> VideoJob:
     """Cancel a pending or processing job; a running job stops before its next stage."""
-    return shown(await services.store.cancel(job_id, owner), services)
+    return shown(await services.jobs.cancel(job_id, owner), services)
 
 
 @router.get("/{job_id}/events", operation_id="job_events",
@@ -110,13 +115,13 @@ async def cancel_job(job_id: str, owner: OwnerDep, services: ServicesDep) -> Vid
                              "description": "`job.updated` events carrying a JobEvent."}})
 async def job_events(job_id: str, owner: OwnerDep, services: ServicesDep) -> EventSourceResponse:
     """Server-sent events: the job now, then after each status or progress change, until it ends."""
-    await services.store.get(job_id, owner)
+    await services.jobs.get(job_id, owner)
     pubsub = services.redis.pubsub()
     await pubsub.subscribe(services.keys.events(job_id))
 
     async def stream():
         try:
-            job = await services.store.get(job_id, owner)  # read after subscribing: no gap
+            job = await services.jobs.get(job_id, owner)  # read after subscribing: no gap
             messages = _messages(pubsub)
             while True:
                 yield {"event": "job.updated",

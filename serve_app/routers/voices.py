@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
+from reelcore.errors import error_from_dict
+from reelcore.schemas import ErrorResponse, LanguageTag, VoiceList
 from serve_app.deps import OwnerDep, ServicesDep
-from serve_app.errors import error_from_dict
-from serve_app.schemas import ErrorResponse, LanguageTag, VoiceList
 
 router = APIRouter(prefix="/v1/voices", tags=["voices"],
                    responses={c: {"model": ErrorResponse} for c in (401, 422)})
@@ -24,7 +24,7 @@ async def list_voices(
         byok = await services.provider_keys.get(owner, "elevenlabs")
     voices = []
     for name in await services.providers.engines_offering("voices"):
-        reply = await services.providers.engines[name].call.remote(
+        reply = await services.providers.engines[name].ask.remote(
             "voices", {"language": language, "api_key": byok})
         if "error" in reply:
             raise error_from_dict(reply["error"])

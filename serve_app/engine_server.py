@@ -1,9 +1,4 @@
-"""The engine interface, and the one generic Serve deployment that hosts any engine.
-
-An engine is plain Python: it loads once (`load`, at replica start, never on a request), exposes
-typed methods that take a pydantic request and a `Call` (progress reporting and a scratch
-folder), and raises `Unavailable` from `load` when its code or weights are missing. It knows
-nothing of Serve, HTTP or Redis.
+"""The one generic Serve deployment that hosts any engine (the contract is `reelcore.engine`).
 
 `EngineServer` is the Serve shim: it builds the engine from an import path and a config dict,
 turns stored media references into local files, runs the blocking method in a thread, stores
@@ -23,74 +18,21 @@ import asyncio
 import logging
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Callable
-from contextlib import ExitStack
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import ExitStack, nullcontext
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import BaseModel
 from ray import serve
 
-from serve_app.config import import_string
-from serve_app.errors import ProviderError, ReelserveError
-from serve_app.media import MediaRef, probe
-from serve_app.storage import get_storage
+from reelcore.engine import Call, Engine, OutputFile, Unavailable
+from reelcore.errors import ProviderError, ReelserveError
+from reelcore.imports import import_string
+from reelcore.media import MediaRef, probe
+from reelcore.storage import get_storage
 
 log = logging.getLogger("ray.serve")
-
-
-class Unavailable(Exception):
-    """Raised by `Engine.load` when the engine cannot run here; the message says why."""
-
-
-class LocalMedia(MediaRef):
-    """A media reference with a local path to read it from, valid during one engine call."""
-
-    path: Path
-
-
-class OutputFile(BaseModel):
-    """A file an engine wrote into its `Call.workdir`; the server stores it as a MediaRef."""
-
-    path: Path
-    content_type: str
-
-
-class Support(BaseModel):
-    """An engine's answer to "can you serve this?", asked when a request is submitted."""
-
-    ok: bool
-    reason: str | None = None
-
-
-@dataclass
-class Call:
-    """What one engine call gets besides its request."""
-
-    report: Callable[[float], None]
-    """Report progress in [0, 1]; raises once the caller has gone away."""
-    workdir: Path
-    """A scratch folder, deleted after the call."""
-
-
-class Engine:
-    """Base of every engine. Subclasses set `Config` and `methods`, and implement `load`."""
-
-    Config: ClassVar[type[BaseModel]]
-    methods: ClassVar[dict[str, type[BaseModel]]] = {}
-    """Callable method names, each with the request model it takes."""
-
-    def __init__(self, **config: Any) -> None:
-        self.config = self.Config.model_validate(config)
-
-    def load(self) -> None:
-        """Load weights once; raise Unavailable when code or weights are missing."""
-        raise NotImplementedError
-
-    def describe(self) -> dict[str, Any]:
-        """What operators see next to availability: model, device, languages..."""
-        return {}
 
 
 @serve.deployment(max_ongoing_requests=8, ray_actor_options={"num_cpus": 1})
@@ -115,7 +57,7 @@ class EngineServer:
             **({"detail": self.engine.describe()} if self.reason is None else {}),
         }
 
-    async def call(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+    async def ask(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
         """The result of a quick method (a listing, say), or the error, without streaming."""
         last: dict[str, Any] = {}
         async for message in self.run(method, payload):
@@ -148,7 +90,7 @@ class EngineServer:
                 result = getattr(self.engine, method)(request, Call(report, workdir))
                 return _store_outputs(result, output_prefix)
 
-        async with self.slots:
+        async with nullcontext() if method in self.engine.quick else self.slots:
             task = asyncio.ensure_future(asyncio.to_thread(work))
             try:
                 while not task.done():

@@ -7,8 +7,8 @@ from pathlib import Path
 import av
 from pydantic import BaseModel
 
-from serve_app.errors import UnsupportedMedia
-from serve_app.schemas import MediaInfo
+from reelcore.errors import UnsupportedMedia
+from reelcore.schemas import MediaInfo
 
 IMAGE_FORMATS = {"png_pipe", "jpeg_pipe", "image2", "webp_pipe", "bmp_pipe"}
 

@@ -19,8 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from serve_app.errors import InvalidSignature, NotFound
-from serve_app.settings import Settings, get_settings
+from reelcore.errors import InvalidSignature, NotFound
+from reelcore.settings import Settings, get_settings
 
 FILES_ROUTE = "/v1/files/"
 

