@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from deployments.talking_face import tracking as tk
@@ -72,8 +73,6 @@ def lower_face_box(pts: np.ndarray, shape: tuple[int, ...], margin: float = 0.6)
 
 def mouth_thumb(pts: np.ndarray, rgb: np.ndarray, size: tuple[int, int] = (24, 16)) -> np.ndarray:
     """A small grey, contrast-normalised picture of the mouth: how alike two mouths look."""
-    import cv2
-
     eye = tk.eye_distance(pts)
     lips = pts[tk.UPPER_OUTER_LIP + tk.LOWER_OUTER_LIP]
     lo, hi = lips.min(axis=0) - 0.08 * eye, lips.max(axis=0) + 0.08 * eye
