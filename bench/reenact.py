@@ -65,11 +65,13 @@ def split(clip: Path, work: Path) -> tuple[Path, Path, int]:
 
 def crops(paths: list[Path], frames: list[int], out: Path, name: str) -> None:
     """The mouth of each video at the same frames, side by side at 1:1."""
+    wanted = set(frames)
+    decoded = [{k: rgb for k, rgb in enumerate(frames_rgb(path)) if k in wanted} for path in paths]
     rows = []
     for index in frames:
         tiles = []
-        for path in paths:
-            rgb = next(r for k, r in enumerate(frames_rgb(path)) if k == index)
+        for frames_of_path in decoded:
+            rgb = frames_of_path[index]
             tracker = tk.FaceTracker()
             pts = tracker(rgb)
             tracker.close()
