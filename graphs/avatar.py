@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphs.base import Graph, JobContext
+from graphs.base import Graph, JobContext, rendered
 from reelcore.errors import UnsupportedMedia
 from reelcore.media import MediaRef
 from reelcore.schemas import AvatarRequest
@@ -79,9 +79,10 @@ class AvatarGraph(Graph):
                 raise UnsupportedMedia("audio_url has no audio stream")
             audio = inputs["audio_url"].model_dump(mode="json")
             spoken = await self.word_timings(inputs["audio_url"], ctx, span=(0.02, 0.1))
-        rendered = await self.run_engine(
+        output = await self.run_engine(
             "animator", "animate",
-            {"image": image.model_dump(mode="json"), "audio": audio, **spoken},
+            {"image": image.model_dump(mode="json"), "audio": audio, **spoken,
+             **await self.vendor_key(ctx)},
             ctx, stage="animate", span=(0.2, 0.98),
         )
-        return {**result, "video": rendered["video"], "audio": audio, "render": rendered.get("render", {})}
+        return {**result, "video": output["video"], "audio": audio, **rendered(output)}

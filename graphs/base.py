@@ -46,9 +46,16 @@ class Graph:
     named_roles: ClassVar[frozenset[str]] = frozenset()
     """Roles a provider can be named after (analyze's `vlm`: qwen2.5-vl...): see provider_roles."""
 
-    def __init__(self, engines: dict[str, DeploymentHandle]) -> None:
+    def __init__(self, engines: dict[str, DeploymentHandle], key: str | None = None) -> None:
         # Streaming handles are configured once here, never per request.
         self.engines = {role: handle.options(stream=True) for role, handle in engines.items()}
+        self.key = key
+        """The BYOK provider whose key (the owner's) this pipeline's vendor engine needs."""
+
+    async def vendor_key(self, ctx: JobContext) -> dict[str, str]:
+        """`{"api_key": ...}` for a vendor pipeline's engine call, else nothing; the key goes
+        into that one payload only, never into a result or checkpoint."""
+        return {"api_key": await ctx.provider_key(self.key)} if self.key else {}
 
     @classmethod
     def required_roles(cls, request: BaseModel) -> dict[str, str]:
@@ -169,6 +176,13 @@ class Graph:
                 result = message["result"]
         assert result is not None, f"{role}.{method} ended without a result"
         return result
+
+
+def rendered(output: dict[str, Any]) -> dict[str, Any]:
+    """A face engine's `render` notes for the result, and a vendor's job named apart as `vendor`."""
+    render = dict(output.get("render") or {})
+    vendor = render.pop("vendor", None)
+    return {"render": render, **({"vendor": vendor} if vendor else {})}
 
 
 class Branches:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphs.base import Graph, JobContext
+from graphs.base import Graph, JobContext, rendered
 from reelcore.errors import UnsupportedMedia
 from reelcore.media import MediaRef
 from reelcore.schemas import LipsyncRequest
@@ -36,11 +36,12 @@ class LipsyncGraph(Graph):
         if not audio.media.has_audio:
             raise UnsupportedMedia("audio_url has no audio stream")
         spoken = await self.word_timings(audio, ctx, span=(0.02, 0.1))
-        rendered = await self.run_engine(
+        output = await self.run_engine(
             "lipsync", "lipsync",
             {"video": video.model_dump(mode="json"), "audio": audio.model_dump(mode="json"),
              **spoken, "sync_mode": request.sync_mode,
-             "face": request.face.model_dump() if request.face else None},
+             "face": request.face.model_dump() if request.face else None,
+             **await self.vendor_key(ctx)},
             ctx, stage="lipsync", span=(0.1, 0.98),
         )
-        return {"video": rendered["video"], "render": rendered.get("render", {})}
+        return {"video": output["video"], **rendered(output)}

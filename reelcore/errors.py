@@ -107,6 +107,24 @@ class ProviderTimeout(ReelserveError):
     code, status = "provider_timeout", 504
 
 
+class ProviderKeyRejected(ProviderError):
+    """A commercial vendor refused the owner's own key (401/403): set a valid one."""
+
+    code, status = "provider_key_rejected", 502
+
+
+class ProviderQuotaExceeded(ProviderError):
+    """The vendor account behind the owner's key has no credit or quota left (402)."""
+
+    code, status = "provider_quota_exceeded", 502
+
+
+class ProviderRateLimited(ProviderError):
+    """The vendor kept answering 429 after our retries; retry the job later."""
+
+    code, status = "provider_rate_limited", 502
+
+
 class WorkerLost(ReelserveError):
     code, status = "worker_lost", 500
 

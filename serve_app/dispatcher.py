@@ -91,7 +91,7 @@ class Dispatcher:
                 spec = PipelineSpec.model_validate(raw)
                 graph = import_string(spec.graph)
                 roles = {role: engines[name] for role, name in spec.engines.items()}
-                self.graphs[(JobType(job_type), provider)] = graph(roles)
+                self.graphs[(JobType(job_type), provider)] = graph(roles, key=spec.key)
         context = serve.get_replica_context()
         consumer = f"{context.replica_id.unique_id}-{os.getpid()}"
         sender = WebhookSender(self.jobs, Accounts(self.redis, keys), self.storage, self.settings)

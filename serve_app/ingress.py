@@ -90,6 +90,7 @@ class Ingress:
         pipelines: dict[str, dict[str, dict[str, Any]]],
         engines: dict[str, DeploymentHandle],
         dispatcher: DeploymentHandle,
+        auto_order: dict[str, list[str]] | None = None,
     ) -> None:
         settings = get_settings()
         redis = connect(settings.redis_url)
@@ -107,7 +108,8 @@ class Ingress:
             accounts=Accounts(redis, keys),
             provider_keys=ProviderKeys(redis, keys, settings.signing_secret.get_secret_value().encode()),
             storage=storage,
-            providers=ProviderRegistry(specs, engines, settings.provider_status_ttl_seconds),
+            providers=ProviderRegistry(specs, engines, settings.provider_status_ttl_seconds,
+                                       {JobType(t): order for t, order in (auto_order or {}).items()}),
             dispatcher=dispatcher,
             collections=Collections(settings.redis_url, keys, storage, settings.collection_cache_vectors),
         ))

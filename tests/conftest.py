@@ -23,9 +23,13 @@ import yaml
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from tests.elevenlabs_dubbing_server import ElevenLabsDubbingServer
 from tests.elevenlabs_server import ElevenLabsServer
+from tests.heygen_server import HeyGenServer
 from tests.media import silence, speech, talking_video
 from tests.servers import MediaHost
+from tests.sync_labs_server import SyncLabsServer
+from tests.vendor_server import VendorServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SENTENCE = "Please send the weekly report to the finance team before Friday."
@@ -82,6 +86,20 @@ class Service:
 
 
 ELEVENLABS_KEY = "sk_eleven_test_0123456789"
+VENDOR_KEYS = {"sync-labs": "sk_sync_test_0123456789abcdef", "heygen": "hg_test_0123456789abcdef",
+               "elevenlabs": ELEVENLABS_KEY}
+"""Each vendor contract server's valid key (an owner stores it with PUT provider-keys)."""
+
+
+@pytest.fixture(scope="session")
+def vendors() -> Iterator[dict[str, VendorServer]]:
+    """Local servers keeping each commercial vendor's documented contract, by engine name."""
+    servers: dict[str, VendorServer] = {"sync-labs": SyncLabsServer(VENDOR_KEYS["sync-labs"]),
+                                        "heygen": HeyGenServer(VENDOR_KEYS["heygen"]),
+                                        "elevenlabs-dub": ElevenLabsDubbingServer(ELEVENLABS_KEY)}
+    yield servers
+    for server in servers.values():
+        server.close()
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +112,7 @@ def elevenlabs() -> Iterator[ElevenLabsServer]:
 
 @pytest.fixture(scope="session")
 def service(redis_url: str, tmp_path_factory: pytest.TempPathFactory,
-            elevenlabs: ElevenLabsServer) -> Iterator[Service]:
+            elevenlabs: ElevenLabsServer, vendors: dict[str, VendorServer]) -> Iterator[Service]:
     import ray
     from ray import serve
 
@@ -133,6 +151,9 @@ def service(redis_url: str, tmp_path_factory: pytest.TempPathFactory,
     add_predictor_engines(config["applications"][0], tmp_path_factory.mktemp("engines"))
     tts = config["applications"][0]["args"]["engines"]["tts"]["config"]
     tts["elevenlabs_base_url"] = elevenlabs.url("")
+    for name, server in vendors.items():  # quick polls and retries against the local servers
+        config["applications"][0]["args"]["engines"][name].setdefault("config", {}).update(
+            base_url=server.url(""), poll_interval_s=0.2, backoff_s=0.1)
     deploy_file = tmp_path_factory.mktemp("config") / "local.yaml"
     deploy_file.write_text(yaml.safe_dump(config))
     subprocess.run([str(Path(sys.executable).parent / "serve"), "deploy", "--address",

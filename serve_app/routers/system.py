@@ -23,9 +23,11 @@ async def healthz(services: ServicesDep) -> dict[str, str]:
 
 
 @router.get("/v1/providers", operation_id="list_providers")
-async def list_providers(_: OwnerDep, services: ServicesDep) -> ProviderList:
-    """Every engine of every operation, with its availability and, if unavailable, why."""
-    return ProviderList(data=await services.providers.list())
+async def list_providers(owner: OwnerDep, services: ServicesDep) -> ProviderList:
+    """Every engine of every operation, with its availability for the caller (BYOK ones need
+    the caller's own key) and, if unavailable, why."""
+    keys = await services.provider_keys.providers(owner)
+    return ProviderList(data=await services.providers.list(keys))
 
 
 @router.get("/metrics", operation_id="metrics", response_class=Response)

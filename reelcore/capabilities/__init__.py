@@ -1,0 +1,1 @@
+"""Request and result models of engine capabilities, shared by graphs and engines."""
