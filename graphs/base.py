@@ -167,13 +167,20 @@ class Graph:
         report: Callable[[float], Awaitable[None]],
     ) -> dict[str, Any]:
         result: dict[str, Any] | None = None
-        async for message in self.engines[role].run.remote(method, payload):
-            if "progress" in message:
-                await report(message["progress"])
-            elif "error" in message:
-                raise error_from_dict(message["error"])
-            else:
-                result = message["result"]
+        stream = self.engines[role].run.remote(method, payload)
+        try:
+            async for message in stream:
+                if "progress" in message:
+                    await report(message["progress"])
+                elif "error" in message:
+                    raise error_from_dict(message["error"])
+                else:
+                    result = message["result"]
+        except BaseException:
+            # Canceled (or failed) here: end the engine call too, so its `Call.report` raises
+            # and a vendor engine cancels the vendor's job.
+            stream.cancel()
+            raise
         assert result is not None, f"{role}.{method} ended without a result"
         return result
 
