@@ -180,10 +180,10 @@ def service(redis_url: str, tmp_path_factory: pytest.TempPathFactory,
                     f"http://127.0.0.1:{dashboard}", str(deploy_file)], check=True,
                    capture_output=True)
     base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 480  # minutes on a busy 2-core machine; seconds on a quiet one
     while True:
         try:
-            if httpx.get(f"{base_url}/healthz").status_code == 200:
+            if httpx.get(f"{base_url}/healthz", timeout=30).status_code == 200:
                 break
         except httpx.TransportError:
             pass
