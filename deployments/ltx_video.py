@@ -50,7 +50,9 @@ class LtxVideoEngine(DiffusersVideoEngine):
         from diffusers import LTXImageToVideoPipeline
 
         image = first_frame(request.image.path, arguments["width"], arguments["height"])
-        return LTXImageToVideoPipeline(**self.pipe.components)(image=image, **arguments).frames[0]
+        from_image = LTXImageToVideoPipeline(**self.pipe.components)
+        from_image.set_progress_bar_config(disable=True)
+        return from_image(image=image, **arguments).frames[0]
 
 
 def first_frame(path: Path, width: int, height: int) -> Any:
