@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from graphs.base import Graph, JobContext
+from reelcore.capabilities.generation import GeneratedVideo, GenerateInput, GenerateQuery
 from reelcore.errors import UnsupportedMedia
 from reelcore.media import MediaRef
 from reelcore.schemas import GenerateRequest
@@ -25,8 +26,8 @@ class GenerateGraph(Graph):
         return {"generator": "generate"}
 
     @classmethod
-    def required_checks(cls, request: GenerateRequest) -> dict[str, tuple[str, dict[str, Any]]]:
-        return {"generator": ("supports", {**_shape(request), "with_image": request.image_url is not None})}
+    def required_checks(cls, request: GenerateRequest) -> dict[str, GenerateQuery]:
+        return {"generator": GenerateQuery(**_shape(request), with_image=request.image_url is not None)}
 
     async def run(
         self, request: GenerateRequest, inputs: dict[str, MediaRef], ctx: JobContext
@@ -34,11 +35,14 @@ class GenerateGraph(Graph):
         image = inputs.get("image_url")
         if image is not None and not (image.media.is_image or image.media.has_video):
             raise UnsupportedMedia("image_url is not a picture")
-        payload = {**_shape(request), "prompt": request.prompt, "negative_prompt": request.negative_prompt,
-                   "seed": request.seed, "image": image.model_dump(mode="json") if image else None}
-        return await self.run_engine("generator", "generate", payload, ctx, stage="generate", span=(0.0, 1.0))
+        rendered = await self.run_engine(
+            "generator", "generate",
+            GenerateInput(**_shape(request), prompt=request.prompt,
+                          negative_prompt=request.negative_prompt, seed=request.seed, image=image),
+            GeneratedVideo, ctx, stage="generate", span=(0.0, 1.0))
+        return dict(rendered)
 
 
 def _shape(request: GenerateRequest) -> dict[str, Any]:
-    return {"width": request.width, "height": request.height,
-            "duration_seconds": request.duration_seconds, "fps": request.fps}
+    """The size and length asked for (`VideoShape`'s fields)."""
+    return request.model_dump(include={"width", "height", "duration_seconds", "fps"})

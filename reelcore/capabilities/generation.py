@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from reelcore.engine import LocalMedia, OutputFile
+from reelcore.engine import Produced
+from reelcore.media import MediaRef
 
 
 class VideoShape(BaseModel):
@@ -38,14 +39,14 @@ class GenerateInput(VideoShape):
     negative_prompt: str | None = None
     seed: int | None = Field(None, ge=0, description="Same seed, same request: the same frames. "
                                                      "Drawn at random when absent, and reported.")
-    image: LocalMedia | None = Field(None, description="The first frame, for image-to-video.")
+    image: MediaRef | None = Field(None, description="The first frame, for image-to-video.")
     steps: int | None = Field(None, ge=1, description="Denoising steps; the engine's default if absent.")
     guidance: float | None = Field(None, ge=0, description="Classifier-free guidance scale; the "
                                                           "engine's default if absent.")
 
 
 class GeneratedVideo(BaseModel):
-    video: OutputFile
+    video: Produced
     width: int
     height: int
     fps: float
