@@ -187,8 +187,10 @@ def cogvideox(tmp_path_factory: pytest.TempPathFactory) -> CogVideoXEngine:
 
 
 def test_cogvideox_renders_its_own_grid(cogvideox: CogVideoXEngine, tmp_path: Path) -> None:
-    # Smaller than the API allows, to keep this CPU test short; 10 frames asked -> 17 (8k+1)
-    request = GenerateInput(prompt=PROMPT, width=130, height=100, duration_seconds=1, fps=10, seed=3)
+    # Smaller than the API allows, to keep this CPU test short; 10 frames asked -> 17 (8k+1).
+    # A direct caller may override the configured steps and guidance (the API does not offer it).
+    request = GenerateInput(prompt=PROMPT, width=130, height=100, duration_seconds=1, fps=10, seed=3,
+                            steps=1, guidance=0)
     result = cogvideox.generate(request, call(tmp_path))
     with av.open(str(result.video.path)) as container:
         stream = container.streams.video[0]
@@ -196,6 +198,7 @@ def test_cogvideox_renders_its_own_grid(cogvideox: CogVideoXEngine, tmp_path: Pa
         assert float(stream.average_rate) == 10
     assert len(frames) == result.frames == 17 and frames[0].shape == (96, 128, 3)  # multiples of 16
     assert (result.width, result.height, result.seed) == (128, 96, 3)
+    assert (result.render["steps"], result.render["guidance"]) == (1, 0)
     assert cogvideox.describe()["size_multiple"] == 16 and cogvideox.describe()["frames"] == "8k+1"
 
 
