@@ -10,6 +10,7 @@ what is checked is the plumbing, the rules and reproducibility, not the model.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import av
@@ -228,6 +229,13 @@ def test_missing_weights_make_the_engine_unavailable(tmp_path: Path, weights: st
     for engine in (LtxVideoEngine, WanVideoEngine, CogVideoXEngine):
         with pytest.raises(Unavailable, match=reason):
             engine(weights_path=str(tmp_path / weights) if weights else None).load()
+
+
+def test_without_diffusers_the_engine_is_unavailable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "model_index.json").write_text("{}")
+    monkeypatch.setitem(sys.modules, "diffusers", None)  # what `import diffusers` sees when not installed
+    with pytest.raises(Unavailable, match=r"diffusers is not installed \(pip install 'reelserve\[video\]'\)"):
+        WanVideoEngine(weights_path=str(tmp_path)).load()
 
 
 def test_a_cuda_device_without_one_is_unavailable(tmp_path: Path) -> None:
