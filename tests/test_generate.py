@@ -10,6 +10,7 @@ what is checked is the plumbing, the rules and reproducibility, not the model.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import av
 import httpx
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from deployments.cogvideox import CogVideoXEngine
 from deployments.ltx_video import LtxVideoEngine
@@ -26,7 +28,8 @@ from reelcore.capabilities.generation import GenerateInput, GenerateQuery
 from reelcore.engine import Call, Unavailable
 from reelcore.errors import ProviderUnavailable
 from reelcore.media import probe
-from tests.conftest import Owner, upload, wait_for
+from reelserve.cli import cli
+from tests.conftest import Owner, Service, upload, wait_for
 from tests.tiny_video_pipelines import tiny_cogvideox, tiny_ltx, tiny_wan
 
 PROMPT = "a red fox runs through the snow"
@@ -108,6 +111,17 @@ def test_ltx_renders_from_a_first_frame(alice: Owner, fox, portrait: Path, tmp_p
     frames, _, _ = decode(job["result"]["video_url"], tmp_path / "v.mp4")
     assert job["result"]["render"]["mode"] == "image-to-video" and frames.shape == (9, 256, 256, 3)
     assert np.abs(frames.astype(int) - from_text).mean() > 1, "the picture changed the render"
+
+
+def test_cli_generate_uploads_a_local_first_frame_and_passes_the_seed(service: Service, alice: Owner,
+                                                                      portrait: Path) -> None:
+    result = CliRunner().invoke(cli, [
+        "--url", service.base_url, "--api-key", alice.api_key, "generate", PROMPT, "--image", str(portrait),
+        "--seed", "11", "--duration-seconds", "1", "--fps", "8", "--provider", "ltx-video", "--wait"])
+    assert result.exit_code == 0, result.output
+    job = json.loads(result.stdout[result.stdout.index("{"):])
+    assert job["status"] == "completed" and job["result"]["seed"] == 11
+    assert job["result"]["render"]["mode"] == "image-to-video"
 
 
 def test_a_first_frame_that_is_no_picture_fails_the_job(alice: Owner, media: Path) -> None:
