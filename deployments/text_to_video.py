@@ -143,7 +143,8 @@ class DiffusersVideoEngine(Engine):
         frames = self.grid.frames(shape.duration_seconds, shape.fps)
         longest = self.config.max_frames_per_pass
         if frames > longest:
-            fits = (longest - 1) / shape.fps
+            # the longest clip of the model's form within the limit: frames - 1 intervals long
+            fits = self.grid.temporal * ((longest - 1) // self.grid.temporal) / shape.fps
             raise ProviderUnavailable(
                 f"{self.family} renders at most {longest} frames in one pass; "
                 f"{shape.duration_seconds:g} s at {shape.fps} fps needs {frames}: ask for at most "
