@@ -23,12 +23,12 @@ def test_providers_list_every_engine_with_availability_and_reason(alice: Owner) 
     assert ours["deployment"] == "passage-qa, scene-detect, sentence-embed, whisper-base"
     assert ours["kind"] == "embedded"
     available = {(r["operation"], r["name"]) for r in rows if r["available"]}
-    # the test app adds two predictor engines, a tiny Qwen2.5-VL and tiny LTX-Video and Wan
-    # pipelines (conftest) to local.yaml's engines
+    # the test app adds two predictor engines, a tiny Qwen2.5-VL and a tiny LTX-Video pipeline
+    # (conftest) to local.yaml's engines
     assert available == {("analyze", "reelserve"), ("analyze", "qwen2.5-vl"), ("lipsync", "video-retalking"),
                          ("avatar", "v-express"), ("lipsync", "facemesh-lipsync"),
                          ("avatar", "facemesh-avatar"), ("dub", "reelserve"),
-                         ("generate", "ltx-video"), ("generate", "wan2.1")}
+                         ("generate", "ltx-video")}
     assert all(r["reason"] for r in rows if not r["available"])
     assert by_name[("lipsync", "sync-labs")]["kind"] == "byok"
     assert by_name[("avatar", "hallo3")]["kind"] == "self-hosted"
