@@ -4,6 +4,7 @@ amounts) serves as the library. Also the visemes, the sync modes and the choice 
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -262,3 +263,44 @@ def test_a_jump_between_runs_is_spread_over_two_frames() -> None:
     assert shown[3] == [(5, 1.0), (2, 0.3)], "after it: a little of where the old run was going"
     assert shown[4] == [(6, 1.0), (1, 0.3)] and shown[5] == [(2, 1.0), (7, 0.3)], "a second jump"
 
+
+def stamped_vfr(source: Path, path: Path, keep: list[int]) -> Path:
+    """A variable-rate copy of the 25 fps `source`: only its frames `keep`, each at its own
+    time (pts in 1/25 s) and stamped with its number in the top-left corner (two grey blocks)."""
+    import av
+
+    frames = list(frames_rgb(source))
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+        stream.options = {"crf": "10"}
+        for k in keep:
+            rgb = frames[k].copy()
+            rgb[:32, :32], rgb[:32, 32:64] = (k % 16) * 16, (k // 16) * 16
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts, frame.time_base = k, Fraction(1, 25)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
+
+
+def stamps(path: Path) -> list[int]:
+    return [round(rgb[8:24, 8:24].mean() / 16) + 16 * round(rgb[8:24, 40:56].mean() / 16)
+            for rgb in frames_rgb(path)]
+
+
+def test_a_variable_rate_clip_is_read_and_lipsynced_at_its_own_times(engine, talking, tmp_path) -> None:
+    """A clip that skipped frames (as phones do) is read at its base rate with the frame shown
+    at each moment, and the lipsynced video shows each source frame at its own time."""
+    count = video_info(talking["clip"]).frames
+    keep = [k for k in range(count) if k % 5 not in (2, 3)]  # 15 of 25 frames a second
+    vfr = stamped_vfr(talking["clip"], tmp_path / "vfr.mp4", keep)
+    info = video_info(vfr)
+    assert (info.fps, info.frames) == (25.0, keep[-1] + 1)
+    wanted = [max(k for k in keep if k <= i) for i in range(info.frames)]
+    assert stamps(vfr) == wanted
+    result = engine.lipsync(LipsyncInput(video=local(vfr), audio=local(talking["second"]), sync_mode="silence"),
+                            call(tmp_path))
+    assert result.fps == 25 and result.render["method"] == "library"
+    shown = stamps(result.video.path)
+    assert len(shown) >= info.frames and shown[:info.frames] == wanted
