@@ -24,9 +24,9 @@ from pathlib import Path
 
 import cv2
 
-from deployments.face import LipsyncInput
 from deployments.facemesh_lipsync import FaceMeshLipsyncEngine
 from deployments.talking_face.video_io import VideoWriter, frames_rgb, video_info
+from reelcore.capabilities.face import LipsyncInput
 from reelcore.engine import Call
 from reelcore.media import probe
 from tests.conftest import STORY

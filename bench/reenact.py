@@ -30,12 +30,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from deployments.face import LipsyncInput
 from deployments.facemesh_lipsync import FaceMeshLipsyncEngine
-from deployments.faster_whisper import FasterWhisperEngine, TranscribeRequest
+from deployments.faster_whisper import FasterWhisperEngine
 from deployments.talking_face import tracking as tk
 from deployments.talking_face.video_io import VideoWriter, frames_rgb, read_audio, video_info
 from graphs.base import MIN_WORD_PROBABILITY
+from reelcore.capabilities.asr import TranscribeRequest
+from reelcore.capabilities.face import LipsyncInput
 from reelcore.engine import Call
 from reelcore.media import probe
 from tests.lipsync_measure import mouth_shapes, onset_ratio

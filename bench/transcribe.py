@@ -30,9 +30,10 @@ def run_config(files: list[str], model: str, threads: int, beam: int, repeats: i
     """In a child process: load one engine, time each file; returns one row per file."""
     import tempfile
 
-    from deployments.faster_whisper import FasterWhisperEngine, TranscribeRequest
-    from reelcore.engine import Call, LocalMedia
-    from reelcore.media import probe
+    from deployments.faster_whisper import FasterWhisperEngine
+    from reelcore.capabilities.asr import TranscribeRequest
+    from reelcore.engine import Call
+    from reelcore.media import MediaRef, probe
 
     engine = FasterWhisperEngine(
         model_name=model, device="cpu", compute_type="int8", cpu_threads=threads, beam_size=beam
@@ -44,7 +45,7 @@ def run_config(files: list[str], model: str, threads: int, beam: int, repeats: i
     call = Call(lambda _: None, Path(tempfile.mkdtemp()))
     for name in files:
         path = Path(name)
-        request = TranscribeRequest(audio=LocalMedia(key="bench", media=probe(path), path=path))
+        request = TranscribeRequest(audio=MediaRef(key="bench", media=probe(path), path=path))
         engine.transcribe(request, call)  # warm-up
         walls = []
         for _ in range(repeats - 1):

@@ -15,7 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from deployments.tts import SynthesizeRequest, TtsEngine
+from deployments.tts import TtsEngine
+from reelcore.capabilities.speech import SynthesizeRequest
 from reelcore.engine import Call
 
 ENGLISH = ("Please send the weekly report to the finance team before Friday. The meeting has "

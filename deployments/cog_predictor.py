@@ -45,7 +45,7 @@ from pydantic import BaseModel, Field, model_validator
 from pydantic_core import PydanticUndefined
 
 from deployments.cog_presets import KNOWN_ENGINES
-from deployments.face import AnimateInput, LipsyncInput, RenderedVideo
+from reelcore.capabilities.face import AnimateInput, LipsyncInput, RenderedVideo
 from reelcore.engine import Call, Engine, OutputFile, Unavailable
 from reelcore.errors import ProviderError, ProviderTimeout, ReelserveError
 from reelcore.media import probe

@@ -25,7 +25,8 @@ from pydantic import BaseModel, Field
 
 from deployments.speech_fit import write_wav
 from deployments.talking_face.video_io import read_channels
-from reelcore.engine import Call, Engine, LocalMedia, OutputFile, Unavailable
+from reelcore.capabilities.separation import SeparateRequest, Separation
+from reelcore.engine import Call, Engine, OutputFile, Unavailable
 from reelcore.errors import UnsupportedMedia
 
 
@@ -38,18 +39,6 @@ class DemucsConfig(BaseModel):
     shifts: int = Field(1, ge=0, le=10, description="Random time shifts averaged (better, slower).")
     overlap: float = Field(0.25, ge=0, lt=1, description="Overlap between the model's segments.")
     cpu_threads: int = Field(1, ge=1, le=64, description="torch threads on CPU.")
-
-
-class SeparateRequest(BaseModel):
-    audio: LocalMedia = Field(..., description="A video or audio file; its first audio stream is split.")
-
-
-class Separation(BaseModel):
-    voice: OutputFile = Field(description="The voice stem (WAV, the model's rate and channels).")
-    background: OutputFile = Field(description="Everything but the voice: the sum of the other stems.")
-    sample_rate: int
-    duration_seconds: float
-    model: str
 
 
 class DemucsEngine(Engine):

@@ -14,10 +14,10 @@ import cv2
 import numpy as np
 from pydantic import BaseModel, Field
 
-from deployments.face import AnimateInput, RenderedVideo
 from deployments.talking_face import drive, render
 from deployments.talking_face import tracking as tk
 from deployments.talking_face.video_io import VideoWriter, frames_rgb, read_audio
+from reelcore.capabilities.face import AnimateInput, RenderedVideo
 from reelcore.engine import Call, Engine, OutputFile
 from reelcore.errors import NoFaceDetected, UnsupportedMedia
 

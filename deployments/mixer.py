@@ -24,8 +24,10 @@ from pydantic import BaseModel, Field, model_validator
 
 from deployments.speech_fit import write_wav
 from deployments.talking_face.video_io import read_channels
-from reelcore.engine import Call, Engine, LocalMedia, OutputFile
+from reelcore.capabilities.mixing import Interval, Mix, MixRequest
+from reelcore.engine import Call, Engine, OutputFile
 from reelcore.errors import UnsupportedMedia
+from reelcore.media import MediaRef
 
 PEAK = 0.99
 TRANSITION_HZ = 60
@@ -46,39 +48,6 @@ class MixerConfig(BaseModel):
         if not 0 < low < high < self.sample_rate / 2:
             raise ValueError(f"band_hz must be 0 < low < high < {self.sample_rate / 2:g}")
         return self
-
-
-Interval = tuple[float, float]
-
-
-class MixRequest(BaseModel):
-    original: LocalMedia = Field(..., description="A video or audio file: its soundtrack is kept.")
-    speech: LocalMedia = Field(..., description="The new voice track, as long as the original.")
-    speech_intervals: list[Interval] = Field(
-        ..., description="[start, end] seconds where the original speech is: it is turned down there."
-    )
-    new_intervals: list[Interval] | None = Field(
-        None, description="Where the new voice speaks; ducked too, so a line that borrowed a pause "
-        "is not talked over."
-    )
-    voice: LocalMedia | None = Field(None, description="The original's separated voice stem.")
-    background: LocalMedia | None = Field(None, description="The original minus its voice stem.")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> MixRequest:
-        for start, end in self.speech_intervals + (self.new_intervals or []):
-            if not 0 <= start <= end:
-                raise ValueError(f"interval [{start}, {end}] is not 0 <= start <= end")
-        if (self.voice is None) != (self.background is None):
-            raise ValueError("voice and background come together (the two parts of a separation)")
-        return self
-
-
-class Mix(BaseModel):
-    audio: OutputFile
-    duration_seconds: float
-    gain: float = Field(description="Scale applied to the whole mix to keep its peak at 0.99; 1: none.")
-    method: str = Field(description="'separated' (voice stem removed) or 'speech band ducked'.")
 
 
 class MixerEngine(Engine):
@@ -124,7 +93,7 @@ class MixerEngine(Engine):
                    duration_seconds=length / rate, gain=scale, method=method)
 
 
-def decode(media: LocalMedia, rate: int, layout: str | None = None) -> np.ndarray:
+def decode(media: MediaRef, rate: int, layout: str | None = None) -> np.ndarray:
     """The first audio stream as float32 (channels, samples), refusing an empty one."""
     samples = read_channels(media.path, rate, layout)
     if not samples.shape[1]:

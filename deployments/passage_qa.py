@@ -28,13 +28,13 @@ says that nothing answers the question clearly. A video with no passage text at 
 from __future__ import annotations
 
 import re
-from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field
 
 from deployments.sentence_embed import embedding_dimension, load_sentence_model
 from deployments.subtitles import timestamp
+from reelcore.capabilities.qa import Answer, AnswerRequest, Citation, Passage
 from reelcore.engine import Call, Engine
 from reelcore.errors import NoSpeechDetected
 
@@ -78,47 +78,6 @@ class PassageQaConfig(BaseModel):
     lexical_weight: float = Field(0.1, ge=0, le=1, description="Most the shared-words bonus adds to a score.")
     near_best: float = Field(0.05, ge=0, description="Passages this close to the best are quoted too.")
     max_quoted: int = Field(2, ge=1, le=10, description="Most passages quoted in the answer text.")
-
-
-class Passage(BaseModel):
-    start: float = Field(..., ge=0)
-    end: float = Field(..., ge=0)
-    text: str = Field(..., max_length=10_000)
-    kind: Literal["segment", "scene"] = Field(
-        "segment", description="segment: transcript (said); scene: a description of what is shown.")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Passage:
-        if self.end < self.start:
-            raise ValueError("end is before start")
-        return self
-
-
-class AnswerRequest(BaseModel):
-    question: str = Field(..., min_length=1, max_length=2000)
-    passages: list[Passage] = Field(default_factory=list, max_length=20_000)
-    top_k: int = Field(3, ge=1, le=20, description="How many passages to cite.")
-
-    @field_validator("question")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("the question is blank")
-        return value.strip()
-
-
-class Citation(BaseModel):
-    start: float
-    end: float
-    text: str
-    kind: Literal["segment", "scene"]
-    score: float = Field(description="Cosine similarity plus the shared-words bonus (see the engine).")
-
-
-class Answer(BaseModel):
-    answer: str = Field(description="Passages quoted verbatim with their timestamps; nothing generated.")
-    citations: list[Citation] = Field(description="The top_k passages, best first.")
-    method: str
 
 
 def quote(citation: Citation) -> str:

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field
 
+from reelcore.capabilities.embedding import Embeddings, EmbedRequest
 from reelcore.engine import Call, Engine, OutputFile, Unavailable
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
@@ -76,24 +77,6 @@ class SentenceEmbedConfig(BaseModel):
         50_000, ge=0, description="More floats than this in all (texts x dimension): a .npy file, not JSON.")
     query_prefix: str = Field("", description="Prepended to texts of kind query (e5-style models: 'query: ').")
     passage_prefix: str = Field("", description="Prepended to texts of kind passage ('passage: ').")
-
-
-Text = Annotated[str, StringConstraints(max_length=10_000)]
-
-
-class EmbedRequest(BaseModel):
-    texts: list[Text] = Field(..., min_length=1, max_length=10_000)
-    kind: Literal["passage", "query"] = Field(
-        "passage", description="What the texts are; models with query/passage prefixes use it.")
-
-
-class Embeddings(BaseModel):
-    model: str
-    dimension: int
-    vectors: list[list[float]] = Field(
-        description="One vector per text, in order; empty when they come as `file` instead.")
-    file: OutputFile | None = Field(
-        None, description="A float32 .npy array of shape (texts, dimension), for large batches.")
 
 
 class SentenceEmbedEngine(Engine):

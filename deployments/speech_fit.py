@@ -25,8 +25,8 @@ from pathlib import Path
 
 import av
 import numpy as np
-from pydantic import BaseModel, Field
 
+from reelcore.capabilities.speech import Placement
 from reelcore.schemas import Word
 
 GAP_S = 0.05
@@ -49,15 +49,6 @@ class Clip:
     rate: int
     start: float
     end: float
-
-
-class Placement(BaseModel):
-    """Where a segment's clip went on the track (start == end: nothing was said)."""
-
-    start: float = Field(description="Seconds from the track's start.")
-    end: float
-    tempo: float = Field(description="Speed applied, pitch kept: > 1 faster, < 1 slower, 1 untouched.")
-    truncated: bool = Field(description="The end was cut off: 1.25x and every gap were not enough.")
 
 
 @dataclass

@@ -14,22 +14,29 @@ from __future__ import annotations
 
 import wave
 from concurrent.futures import ThreadPoolExecutor
-from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field
 
-from deployments.speech_fit import Clip, Placement, fit, place_words, read_wav, write_wav
-from deployments.subtitles import TimedText
+from deployments.speech_fit import Clip, fit, place_words, read_wav, write_wav
 from deployments.voices.elevenlabs import ElevenLabsBackend
 from deployments.voices.espeak import EspeakBackend
 from deployments.voices.kokoro import KokoroBackend
 from deployments.voices.piper import PiperBackend
+from reelcore.capabilities.speech import (
+    FittedSpeech,
+    Speech,
+    SynthesizeRequest,
+    SynthesizeSegmentsRequest,
+    VoiceRequest,
+    VoicesRequest,
+)
+from reelcore.capabilities.timed_text import TimedText
 from reelcore.engine import Call, Engine, OutputFile, Unavailable
 from reelcore.errors import InvalidRequest, ProviderUnavailable, VoiceNotFound
-from reelcore.schemas import LanguageTag, TtsProvider, Voice, VoiceList, Word
+from reelcore.schemas import Voice, VoiceList, Word
 
 PREFERENCE = ("piper", "kokoro", "espeak-ng")
 """Most natural first; a backend is chosen only for languages it lists natively."""
@@ -46,54 +53,6 @@ class TtsConfig(BaseModel):
         1, ge=1, le=16, description="Segments of a dub spoken at once, by backends that allow it.")
     elevenlabs_base_url: str = Field("https://api.elevenlabs.io", description="ElevenLabs API.")
     elevenlabs_model_id: str = "eleven_multilingual_v2"
-
-
-class VoiceRequest(BaseModel):
-    """Which voice speaks, the same way for every synthesis method (`TtsEngine.choose`)."""
-
-    language: LanguageTag | None = Field(
-        None, description="Default: the voice's own language, or en-US without a voice."
-    )
-    voice_id: str | None = None
-    tts_provider: TtsProvider = "default"
-    api_key: SecretStr | None = Field(None, description="The caller's key, for BYOK voices.")
-
-
-class SynthesizeRequest(VoiceRequest):
-    text: str = Field(..., min_length=1, max_length=10_000)
-    speed: float = Field(1.0, ge=0.5, le=2.0)
-
-
-class SynthesizeSegmentsRequest(VoiceRequest):
-    segments: list[TimedText] = Field(..., min_length=1)
-    total_duration_seconds: float = Field(..., gt=0, description="The source's length: the track's.")
-
-    @model_validator(mode="after")
-    def _sorted(self) -> SynthesizeSegmentsRequest:
-        if any(b.start < a.start for a, b in pairwise(self.segments)):
-            raise ValueError("segments must be sorted by start")
-        return self
-
-
-class VoicesRequest(BaseModel):
-    language: LanguageTag | None = None
-    api_key: SecretStr | None = Field(None, description="Adds the caller's ElevenLabs voices.")
-
-
-class Speech(BaseModel):
-    audio: OutputFile
-    duration_seconds: float
-    voice_id: str
-    tts_provider: str
-    language: str
-    words: list[Word] = Field(default_factory=list, description="Empty when the voice has none.")
-
-
-class FittedSpeech(Speech):
-    """One track as long as the source, each segment's speech fitted into its slot; `words` on
-    the track's timeline."""
-
-    placements: list[Placement] = Field(..., description="One per request segment, in order.")
 
 
 def speaks(voice: Voice, language: str) -> bool:

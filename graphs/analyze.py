@@ -19,7 +19,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphs.base import Graph, JobContext
+from graphs.base import EngineCall, Graph, JobContext
+from reelcore.capabilities.asr import TranscribeRequest, Transcript
+from reelcore.capabilities.embedding import Embeddings, EmbedRequest
+from reelcore.capabilities.qa import Answer, AnswerRequest, Passage
+from reelcore.capabilities.scenes import (
+    DescribedScenes,
+    DescribeRequest,
+    SceneFacts,
+    SceneList,
+    ScenesRequest,
+    SpokenSegment,
+)
+from reelcore.capabilities.timed_text import TimedText
+from reelcore.capabilities.video_chat import (
+    DescribeScenesRequest,
+    GeneratedAnswer,
+    SceneDescriptions,
+    SceneSlot,
+    VideoQuestionRequest,
+)
 from reelcore.errors import NoSpeechDetected, UnsupportedMedia
 from reelcore.media import MediaRef
 from reelcore.schemas import AnalyzeRequest
@@ -58,87 +77,95 @@ class AnalyzeGraph(Graph):
         tasks = set(request.tasks)
         if "scenes" in tasks and not video.media.has_video:
             raise UnsupportedMedia("the scenes task needs a video stream; this input has none")
-        source = video.model_dump(mode="json")
         result: dict[str, Any] = {"duration_seconds": video.media.duration_seconds, "engines": {}}
 
-        first = {}
+        first: dict[str, EngineCall] = {}
         if tasks & {"transcribe", "embed", "qa"}:
-            first["transcribe"] = ("asr", "transcribe", {"audio": source})
+            first["transcribe"] = ("asr", "transcribe", TranscribeRequest(audio=video), Transcript)
         if "scenes" in tasks:
-            first["scenes"] = ("scenes", "scenes", {"video": source})
+            first["scenes"] = ("scenes", "scenes", ScenesRequest(video=video), SceneList)
         outputs = await self.parallel(ctx, first, span=(0.05, 0.7))
-        transcript, scenes = outputs.get("transcribe"), outputs.get("scenes")
-        segments = [{k: s[k] for k in ("start", "end", "text")}
-                    for s in (transcript or {}).get("segments", []) if s["text"].strip()]
+        transcript: Transcript | None = outputs.get("transcribe")  # type: ignore[assignment]
+        scenes: SceneList | None = outputs.get("scenes")  # type: ignore[assignment]
+        segments = [SpokenSegment(start=s.start, end=s.end, text=s.text)
+                    for s in (transcript.segments if transcript else []) if s.text.strip()]
         if transcript and "transcribe" in tasks:
             result["transcript"] = transcript
-            result["engines"]["transcribe"] = transcript["engine"]
+            result["engines"]["transcribe"] = transcript.engine
         if scenes:
-            described = await self.run_engine(
-                "scenes", "add_speech",
-                {"scenes": [{k: s[k] for k in ("start", "end", "description")} for s in scenes["scenes"]],
-                 "segments": segments},
-                ctx, stage="describing scenes", span=(0.7, 0.75))
-            result["scenes"] = [{**scene, **told} for scene, told in
-                                zip(scenes["scenes"], described["scenes"], strict=True)]
-            result["engines"]["scenes"] = scenes["detector"]
+            result["scenes"] = await self.scenes_told(scenes, segments, ctx)
+            result["engines"]["scenes"] = scenes.detector
             if "vlm" in self.engines:
                 result["scenes"], result["engines"]["describe"] = await self.shots_seen(
-                    source, result["scenes"], ctx)
+                    video, result["scenes"], ctx)
 
-        passages = [{**s, "kind": "segment"} for s in segments] + [
-            {"start": s["start"], "end": s["end"], "text": s["description"], "kind": "scene"}
+        passages = [Passage(start=s.start, end=s.end, text=s.text, kind="segment") for s in segments] + [
+            Passage(start=s["start"], end=s["end"], text=s["description"], kind="scene")
             for s in result.get("scenes", [])]
         vlm = "vlm" in self.engines and video.media.has_video  # it answers from frames, said or not
         if not passages and ("embed" in tasks or ("qa" in tasks and not vlm)):
             hint = "" if "scenes" in tasks else " (the scenes task adds visual passages)"
             raise NoSpeechDetected(f"nothing to embed or answer from: the video has no speech{hint}")
-        later = {}
+        later: dict[str, EngineCall] = {}
         if "embed" in tasks:
-            later["embed"] = ("embedder", "embed", {"texts": [p["text"] for p in passages]})
+            later["embed"] = ("embedder", "embed", EmbedRequest(texts=[p.text for p in passages]),
+                              Embeddings)
         if "qa" in tasks and passages:
-            later["qa"] = ("qa", "answer", {"question": request.question, "passages": passages})
+            later["qa"] = ("qa", "answer", AnswerRequest(question=request.question, passages=passages),
+                           Answer)
         outputs = await self.parallel(ctx, later, span=(0.85, 0.92))
         if "embed" in outputs:
-            result["embeddings"] = embeddings(passages, outputs["embed"])
-            result["engines"]["embed"] = outputs["embed"]["model"]
+            result["embeddings"] = embeddings(passages, outputs["embed"])  # type: ignore[arg-type]
+            result["engines"]["embed"] = result["embeddings"]["model"]
         if "qa" in tasks:
-            retrieved = outputs.get("qa", NOTHING_RETRIEVED)
-            result["answer"] = await self.written_answer(source, request.question, retrieved, ctx) \
-                if vlm else retrieved
+            retrieved: Answer = outputs.get("qa", NOTHING_RETRIEVED)  # type: ignore[assignment]
+            result["answer"] = await self.written_answer(video, request.question, retrieved, ctx) \
+                if vlm else retrieved.model_dump()
             result["engines"]["qa"] = result["answer"]["method"]
         return result
 
-    async def shots_seen(self, source: dict[str, Any], scenes: list[dict[str, Any]],
+    async def scenes_told(self, scenes: SceneList, segments: list[SpokenSegment],
+                          ctx: JobContext) -> list[dict[str, Any]]:
+        """Each scene with what is said during it."""
+        told = await self.run_engine(
+            "scenes", "add_speech",
+            DescribeRequest(scenes=[SceneFacts(start=s.start, end=s.end, description=s.description)
+                                    for s in scenes.scenes], segments=segments),
+            DescribedScenes, ctx, stage="describing scenes", span=(0.7, 0.75))
+        return [{**scene.model_dump(mode="json"), **said.model_dump()}
+                for scene, said in zip(scenes.scenes, told.scenes, strict=True)]
+
+    async def shots_seen(self, video: MediaRef, scenes: list[dict[str, Any]],
                          ctx: JobContext) -> tuple[list[dict[str, Any]], str]:
         """The scenes described by the vlm from their frames (the measured text kept as
         `measured`), and the model's name."""
-        slots = [{"start": s["start"], "end": s["end"], "text": s["said"]} for s in scenes]
-        seen = await self.run_engine("vlm", "describe_scenes", {"video": source, "scenes": slots},
-                               ctx, stage="describing shots", span=(0.75, 0.85))
+        slots = [SceneSlot(start=s["start"], end=s["end"], text=s["said"]) for s in scenes]
+        seen = await self.run_engine("vlm", "describe_scenes", DescribeScenesRequest(video=video, scenes=slots),
+                                     SceneDescriptions, ctx, stage="describing shots", span=(0.75, 0.85))
         return [{**scene, "measured": scene["description"], "description": text}
-                for scene, text in zip(scenes, seen["descriptions"], strict=True)], seen["model"]
+                for scene, text in zip(scenes, seen.descriptions, strict=True)], seen.model
 
-    async def written_answer(self, source: dict[str, Any], question: str, retrieved: dict[str, Any],
+    async def written_answer(self, video: MediaRef, question: str, retrieved: Answer,
                              ctx: JobContext) -> dict[str, Any]:
         """The vlm's answer from the frames and the passages retrieval cited; the retrieval's own
         answer stays as `retrieved`."""
-        passages = [{k: c[k] for k in ("start", "end", "text")} for c in retrieved["citations"]]
-        written = await self.run_engine("vlm", "answer",
-                                  {"video": source, "question": question, "passages": passages},
-                                  ctx, stage="writing the answer", span=(0.92, 0.98))
-        return {**retrieved, "answer": written["answer"], "cited": written["cited"],
-                "retrieved": retrieved["answer"],
-                "method": f"generated by {written['model']} from {retrieved['method']}"}
+        passages = [TimedText(start=c.start, end=c.end, text=c.text) for c in retrieved.citations]
+        written = await self.run_engine(
+            "vlm", "answer", VideoQuestionRequest(video=video, question=question, passages=passages),
+            GeneratedAnswer, ctx, stage="writing the answer", span=(0.92, 0.98))
+        return {**retrieved.model_dump(), "answer": written.answer, "cited": written.cited,
+                "retrieved": retrieved.answer,
+                "method": f"generated by {written.model} from {retrieved.method}"}
 
 
-NOTHING_RETRIEVED = {"answer": None, "citations": [], "method": "the frames alone"}
+NOTHING_RETRIEVED = Answer(answer=None, citations=[], method="the frames alone")
 """What retrieval gives a vlm when the video has nothing said or described to retrieve."""
 
 
-def embeddings(passages: list[dict[str, Any]], output: dict[str, Any]) -> dict[str, Any]:
+def embeddings(passages: list[Passage], output: Embeddings) -> dict[str, Any]:
     """Each passage with its vector inline, or the vectors as one file (row i = item i)."""
-    items = [{**p, "vector": v} for p, v in zip(passages, output["vectors"], strict=False)] \
-        if output["vectors"] else passages
-    return {"model": output["model"], "dimension": output["dimension"], "items": items,
-            **({"file": output["file"]} if output.get("file") else {})}
+    items = [p.model_dump() for p in passages]
+    if output.vectors:
+        items = [{**item, "vector": v} for item, v in zip(items, output.vectors, strict=False)]
+    return {"model": output.model, "dimension": output.dimension, "items": items,
+            **({"file": output.file} if output.file else {})}

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from graphs.base import Graph, JobContext
+from reelcore.capabilities.asr import WordTimings
+from reelcore.capabilities.face import AnimateInput, RenderedVideo
+from reelcore.capabilities.speech import Speech, SynthesizeRequest
+from reelcore.capabilities.translation import PairRequest, Segment, TranslateRequest, Translation
 from reelcore.errors import UnsupportedMedia
 from reelcore.media import MediaRef
 from reelcore.schemas import AvatarRequest
@@ -34,9 +40,9 @@ class AvatarGraph(Graph):
         return roles
 
     @classmethod
-    def required_checks(cls, request: AvatarRequest) -> dict[str, tuple[str, dict[str, Any]]]:
+    def required_checks(cls, request: AvatarRequest) -> dict[str, BaseModel]:
         if request.text and request.target_language:
-            return {"translator": ("supports", {"target_language": request.target_language})}
+            return {"translator": PairRequest(target_language=request.target_language)}
         return {}
 
     @classmethod
@@ -52,36 +58,38 @@ class AvatarGraph(Graph):
         if not (image.media.is_image or image.media.has_video):
             raise UnsupportedMedia("image_url is not a picture")
         result: dict[str, Any] = {}
-        spoken: dict[str, Any] = {"words": [], "language": None}
         if request.text:
-            text = request.text
-            if request.target_language:
-                pair = {"target_language": request.target_language}
-                translation = await self.run_engine(
-                    await self.first_supporting("translator", pair), "translate",
-                    {"segments": [{"text": text}], "target_language": request.target_language},
-                    ctx, stage="translate", span=(0.01, 0.05),
-                )
-                text = result["spoken_text"] = translation["segments"][0]["text"]
-            keys = {p: await ctx.provider_key(p) for p in self.required_keys(request)}
-            speech = await self.run_engine(
-                "tts", "synthesize",
-                {"text": text, "voice_id": request.voice_id,
-                 "tts_provider": request.tts_provider, "language": request.target_language,
-                 "api_key": keys.get(request.tts_provider)},
-                ctx, stage="speech", span=(0.02, 0.2),
-            )
-            audio = speech["audio"]
-            spoken = {"words": speech["words"], "language": speech["language"]}
-            result["voice_id"] = speech["voice_id"]
+            speech = await self.speak(request, ctx, result)
+            audio = speech.audio
+            spoken = WordTimings(words=speech.words, language=speech.language)
+            result["voice_id"] = speech.voice_id
         else:
-            if not inputs["audio_url"].media.has_audio:
+            audio = inputs["audio_url"]
+            if not audio.media.has_audio:
                 raise UnsupportedMedia("audio_url has no audio stream")
-            audio = inputs["audio_url"].model_dump(mode="json")
-            spoken = await self.word_timings(inputs["audio_url"], ctx, span=(0.02, 0.1))
+            spoken = await self.word_timings(audio, ctx, span=(0.02, 0.1))
         rendered = await self.run_engine(
             "animator", "animate",
-            {"image": image.model_dump(mode="json"), "audio": audio, **spoken},
-            ctx, stage="animate", span=(0.2, 0.98),
+            AnimateInput(image=image, audio=audio, words=spoken.words, language=spoken.language),
+            RenderedVideo, ctx, stage="animate", span=(0.2, 0.98),
         )
-        return {**result, "video": rendered["video"], "audio": audio, "render": rendered.get("render", {})}
+        return {**result, "video": rendered.video, "audio": audio, "render": rendered.render}
+
+    async def speak(self, request: AvatarRequest, ctx: JobContext, result: dict[str, Any]) -> Speech:
+        """The request's text spoken (translated first when asked: `result` gets what was said)."""
+        text = request.text
+        if request.target_language:
+            pair = PairRequest(target_language=request.target_language)
+            translation = await self.run_engine(
+                await self.first_supporting("translator", pair), "translate",
+                TranslateRequest(segments=[Segment(text=text)], **pair.model_dump()),
+                Translation, ctx, stage="translate", span=(0.01, 0.05),
+            )
+            text = result["spoken_text"] = translation.segments[0].text
+        keys = {p: await ctx.provider_key(p) for p in self.required_keys(request)}
+        return await self.run_engine(
+            "tts", "synthesize",
+            SynthesizeRequest(text=text, voice_id=request.voice_id, tts_provider=request.tts_provider,
+                              language=request.target_language, api_key=keys.get(request.tts_provider)),
+            Speech, ctx, stage="speech", span=(0.02, 0.2),
+        )

@@ -1,6 +1,6 @@
 """What every graph shares: the job context it reports to, and one way to call an engine.
 
-A graph receives engine handles keyed by role (`asr`, `translator`, `tts`, `lipsync`...), the
+A graph receives engine clients keyed by role (`asr`, `translator`, `tts`, `lipsync`...), the
 validated request and the job's stored inputs, and returns the job's `result`. It never touches
 Redis or HTTP: progress and cancellation go through the `JobContext` the runner hands it.
 """
@@ -12,12 +12,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
-from ray.serve.exceptions import BackPressureError
-from ray.serve.handle import DeploymentHandle
 
+from reelcore.capabilities.asr import TranscribeRequest, Transcript, WordTimings
 from reelcore.engine import alternatives
-from reelcore.errors import ProviderUnavailable, error_from_dict
+from reelcore.engine_client import EngineBusy, EngineClient, Result, first_supporting
+from reelcore.errors import ProviderUnavailable
 from reelcore.media import MediaRef
+
+EngineCall = tuple[str, str, BaseModel, type[BaseModel]]
+"""(role, method, request, result type): one engine call of `Graph.parallel`."""
 
 MIN_WORD_PROBABILITY = 0.5
 """Words heard less surely than this are not used to place lip closures."""
@@ -46,9 +49,8 @@ class Graph:
     named_roles: ClassVar[frozenset[str]] = frozenset()
     """Roles a provider can be named after (analyze's `vlm`: qwen2.5-vl...): see provider_roles."""
 
-    def __init__(self, engines: dict[str, DeploymentHandle]) -> None:
-        # Streaming handles are configured once here, never per request.
-        self.engines = {role: handle.options(stream=True) for role, handle in engines.items()}
+    def __init__(self, engines: dict[str, EngineClient]) -> None:
+        self.engines = engines
 
     @classmethod
     def required_roles(cls, request: BaseModel) -> dict[str, str]:
@@ -62,9 +64,9 @@ class Graph:
         return {}
 
     @classmethod
-    def required_checks(cls, request: BaseModel) -> dict[str, tuple[str, dict[str, Any]]]:
-        """Role -> (engine method, payload) answering `Support` before the request is accepted,
-        for what only the engine knows (e.g. whether it translates this language pair)."""
+    def required_checks(cls, request: BaseModel) -> dict[str, BaseModel]:
+        """Role -> the request its engine must answer `supports` with yes to before the job is
+        accepted, for what only the engine knows (e.g. whether it translates this pair)."""
         return {}
 
     @classmethod
@@ -75,12 +77,13 @@ class Graph:
     async def run(
         self, request: BaseModel, inputs: dict[str, MediaRef], ctx: JobContext
     ) -> dict[str, Any]:
+        """The job's result: a dict of plain values and models (stored as their JSON)."""
         raise NotImplementedError
 
     async def run_engine(
-        self, role: str, method: str, payload: dict[str, Any], ctx: JobContext,
+        self, role: str, method: str, request: BaseModel, returns: type[Result], ctx: JobContext,
         stage: str, span: tuple[float, float],
-    ) -> dict[str, Any]:
+    ) -> Result:
         """Run one engine method as a stage, mapping its progress into `span` of the job's."""
         low, high = span
 
@@ -91,10 +94,10 @@ class Graph:
         delay = 0.5
         while True:
             try:
-                outputs = {"output_prefix": ctx.output_prefix(stage)}
-                result = await self._stream(role, method, {**payload, **outputs}, report)
+                result = await self.engines[role].call(method, request, returns, report=report,
+                                                       output_prefix=ctx.output_prefix(stage))
                 break
-            except BackPressureError:
+            except EngineBusy:
                 # The engine's queue is full (max_queued_requests): wait for room, never fail.
                 await ctx.progress(low, f"{stage} (waiting for a free {role} replica)")
                 await asyncio.sleep(delay)
@@ -102,73 +105,45 @@ class Graph:
         await report(1.0)
         return result
 
-    async def parallel(self, ctx: JobContext, calls: dict[str, tuple[str, str, dict[str, Any]]],
-                       span: tuple[float, float]) -> dict[str, dict[str, Any]]:
-        """Run each named (role, method, payload) at once; their outputs by name."""
+    async def parallel(self, ctx: JobContext, calls: dict[str, EngineCall],
+                       span: tuple[float, float]) -> dict[str, BaseModel]:
+        """Run each named call at once; their results by name."""
         board = Branches(ctx, list(calls), span)
         found = await asyncio.gather(*[
-            self.run_engine(role, method, payload, board.branch(name), stage=name, span=(0, 1))
-            for name, (role, method, payload) in calls.items()])
+            self.run_engine(*call, board.branch(name), stage=name, span=(0, 1))
+            for name, call in calls.items()])
         return dict(zip(calls, found, strict=True))
 
-    async def stage(self, ctx: JobContext, name: str,
-                    run: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    async def stage(self, ctx: JobContext, name: str, returns: type[Result],
+                    run: Callable[[], Awaitable[Result]]) -> Result:
         """A stage's output: kept from an earlier attempt of the job, or run now and kept."""
         if name not in ctx.checkpoints:
-            await ctx.checkpoint(name, await run())
-        return ctx.checkpoints[name]
+            await ctx.checkpoint(name, (await run()).model_dump(mode="json"))
+        return returns.model_validate(ctx.checkpoints[name])
 
-    async def first_supporting(self, role: str, payload: dict[str, Any]) -> str:
-        """The first of `role`'s alternatives whose engine answers `supports(payload)` with yes."""
-        reasons = []
+    async def first_supporting(self, role: str, request: BaseModel) -> str:
+        """The first of `role`'s alternatives whose engine answers `supports(request)` with yes."""
+        roles = alternatives(self.engines, role)
+        chosen = await first_supporting([self.engines[r] for r in roles], request)
+        return next(r for r in roles if self.engines[r] is chosen)
 
-        async def ignore(_: float) -> None:
-            return None
-
-        for alternative in alternatives(self.engines, role):
-            try:
-                support = await self._stream(alternative, "supports", payload, ignore)
-            except ProviderUnavailable as exc:
-                support = {"ok": False, "reason": exc.message}
-            if support["ok"]:
-                return alternative
-            reasons.append(support["reason"])
-        raise ProviderUnavailable("; ".join(reasons) or f"no {role!r} engine is configured")
-
-    async def word_timings(self, audio: MediaRef | dict[str, Any], ctx: JobContext,
-                           span: tuple[float, float]) -> dict[str, Any]:
-        """{"words", "language"} of `audio` (an input, or a stored engine output) from the
-        optional `asr` engine (else no words).
+    async def word_timings(self, audio: MediaRef, ctx: JobContext,
+                           span: tuple[float, float]) -> WordTimings:
+        """The words of `audio` with their times, from the optional `asr` engine (else none).
 
         Face engines shape the mouth from the words' phonemes; without timings they work from
         the sound alone, so an absent or unavailable `asr` is not an error.
         """
         if "asr" not in self.engines:
-            return {"words": [], "language": None}
+            return WordTimings()
         try:
-            ref = audio if isinstance(audio, dict) else audio.model_dump(mode="json")
-            transcript = await self.run_engine("asr", "transcribe", {"audio": ref},
-                                         ctx, stage="word timings", span=span)
+            transcript = await self.run_engine("asr", "transcribe", TranscribeRequest(audio=audio),
+                                               Transcript, ctx, stage="word timings", span=span)
         except ProviderUnavailable:
-            return {"words": [], "language": None}
-        return {"words": [w for segment in transcript["segments"] for w in segment.get("words", [])
-                          if w["probability"] >= MIN_WORD_PROBABILITY],
-                "language": transcript.get("language")}
-
-    async def _stream(
-        self, role: str, method: str, payload: dict[str, Any],
-        report: Callable[[float], Awaitable[None]],
-    ) -> dict[str, Any]:
-        result: dict[str, Any] | None = None
-        async for message in self.engines[role].run.remote(method, payload):
-            if "progress" in message:
-                await report(message["progress"])
-            elif "error" in message:
-                raise error_from_dict(message["error"])
-            else:
-                result = message["result"]
-        assert result is not None, f"{role}.{method} ended without a result"
-        return result
+            return WordTimings()
+        return WordTimings(words=[w for segment in transcript.segments for w in segment.words
+                                  if w.probability >= MIN_WORD_PROBABILITY],
+                           language=transcript.language)
 
 
 class Branches:

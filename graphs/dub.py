@@ -19,7 +19,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from graphs.base import Graph, JobContext
+from reelcore.capabilities.asr import TranscribeRequest, Transcript, WordTimings
+from reelcore.capabilities.face import LipsyncInput, RenderedVideo
+from reelcore.capabilities.mixing import Mix, MixRequest
+from reelcore.capabilities.separation import SeparateRequest, Separation
+from reelcore.capabilities.speech import FittedSpeech, SynthesizeSegmentsRequest
+from reelcore.capabilities.timed_text import TimedText
+from reelcore.capabilities.translation import PairRequest, Segment, TranslateRequest, Translation
 from reelcore.errors import NoSpeechDetected, ProviderUnavailable, UnsupportedMedia
 from reelcore.media import MediaRef
 from reelcore.schemas import DubRequest
@@ -52,9 +61,9 @@ class DubGraph(Graph):
                 lipsync_role(request): f"lipsync_provider {request.lipsync_provider!r}"}
 
     @classmethod
-    def required_checks(cls, request: DubRequest) -> dict[str, tuple[str, dict[str, Any]]]:
-        return {"translator": ("supports", {"target_language": request.target_language,
-                                            "source_language": request.source_language})}
+    def required_checks(cls, request: DubRequest) -> dict[str, BaseModel]:
+        return {"translator": PairRequest(target_language=request.target_language,
+                                          source_language=request.source_language)}
 
     @classmethod
     def required_keys(cls, request: DubRequest) -> dict[str, str]:
@@ -66,71 +75,81 @@ class DubGraph(Graph):
             raise UnsupportedMedia("video_url has no video stream")
         if not video.media.has_audio:
             raise UnsupportedMedia("video_url has no audio track to dub")
-        source = video.model_dump(mode="json")
-        transcript = await self.stage(ctx, "transcribe", lambda: self.run_engine(
-            "asr", "transcribe", {"audio": source, "language": whisper_language(request.source_language)},
-            ctx, stage="transcribe", span=(0.0, 0.2)))
-        if not transcript["segments"]:
+        transcript = await self.stage(ctx, "transcribe", Transcript, lambda: self.run_engine(
+            "asr", "transcribe",
+            TranscribeRequest(audio=video, language=whisper_language(request.source_language)),
+            Transcript, ctx, stage="transcribe", span=(0.0, 0.2)))
+        if not transcript.segments:
             raise NoSpeechDetected("no speech was heard in the video")
-        pair = {"source_language": request.source_language or transcript["language"],
-                "target_language": request.target_language}
-
-        async def translate() -> dict[str, Any]:
-            return await self.run_engine(
-                await self.first_supporting("translator", pair), "translate",
-                {"segments": [{k: s[k] for k in ("text", "start", "end")} for s in transcript["segments"]],
-                 **pair, "subtitles": True},
-                ctx, stage="translate", span=(0.2, 0.25))
-
-        translation = await self.stage(ctx, "translate", translate)
-        keys = {p: await ctx.provider_key(p) for p in self.required_keys(request)}
-        speech = await self.stage(ctx, "speech", lambda: self.run_engine(
-            "tts", "synthesize_segments",
-            {"segments": translation["segments"], "total_duration_seconds": video.media.duration_seconds,
-             "voice_id": request.voice_id, "tts_provider": request.tts_provider,
-             "language": request.target_language, "api_key": keys.get(request.tts_provider)},
-            ctx, stage="speech", span=(0.25, 0.45)))
-        stems = await self.stage(ctx, "separate", lambda: self.separate(source, ctx, span=(0.45, 0.48)))
-        mix = await self.stage(ctx, "mix", lambda: self.run_engine(
+        translation = await self.stage(ctx, "translate", Translation,
+                                       lambda: self.translate(request, transcript, ctx))
+        speech = await self.stage(ctx, "speech", FittedSpeech, lambda: self.speak(
+            request, translation, video.media.duration_seconds, ctx))
+        stems = await self.separate(video, ctx, span=(0.45, 0.48))
+        mix = await self.stage(ctx, "mix", Mix, lambda: self.run_engine(
             "mixer", "mix",
-            {"original": source, "speech": speech["audio"],
-             "voice": stems.get("voice"), "background": stems.get("background"),
-             "speech_intervals": [[s["start"], s["end"]] for s in transcript["segments"]],
-             "new_intervals": [[p["start"], p["end"]] for p in speech["placements"]]},
-            ctx, stage="mix", span=(0.48, 0.5)))
-
-        async def lipsync() -> dict[str, Any]:
-            # Voices without word timings (Kokoro) are heard by the asr engine instead: the
-            # mouth's shapes come from the words' phonemes.
-            spoken = ({"words": speech["words"], "language": speech["language"]} if speech["words"]
-                      else await self.word_timings(speech["audio"], ctx, span=(0.5, 0.52)))
-            return await self.run_engine(
-                lipsync_role(request), "lipsync",
-                {"video": source, "audio": mix["audio"], "voice": speech["audio"],
-                 "words": spoken["words"], "language": spoken["language"] or speech["language"]},
-                ctx, stage="lipsync", span=(0.52, 0.98))
-
-        rendered = await self.stage(ctx, "lipsync", lipsync)
+            MixRequest(original=video, speech=speech.audio,
+                       voice=stems and stems.voice, background=stems and stems.background,
+                       speech_intervals=[(s.start, s.end) for s in transcript.segments],
+                       new_intervals=[(p.start, p.end) for p in speech.placements]),
+            Mix, ctx, stage="mix", span=(0.48, 0.5)))
+        rendered = await self.stage(ctx, "lipsync", RenderedVideo,
+                                    lambda: self.lipsync(request, video, speech, mix, ctx))
         return {
-            "video": rendered["video"],
-            "render": rendered.get("render", {}),
-            "source_language": translation["source_language"],
-            "translator": translation["engine"],
+            "video": rendered.video,
+            "render": rendered.render,
+            "source_language": translation.source_language,
+            "translator": translation.engine,
             "target_language": request.target_language,
-            "voice_id": speech["voice_id"],
-            "soundtrack": {"method": mix["method"], **({"separator": stems["model"]} if stems else {})},
+            "voice_id": speech.voice_id,
+            "soundtrack": {"method": mix.method, **({"separator": stems.model} if stems else {})},
             "transcript": transcript,
-            "translation": translation["segments"],
-            "subtitles": translation["subtitles"],
+            "translation": translation.segments,
+            "subtitles": translation.subtitles,
         }
 
-    async def separate(self, source: dict[str, Any], ctx: JobContext, span: tuple[float, float]) -> dict:
-        """The original's voice and background stems from the optional separator, or {} when none
-        is configured or it is unavailable (the mixer then ducks the speech band)."""
+    async def translate(self, request: DubRequest, transcript: Transcript, ctx: JobContext) -> Translation:
+        pair = PairRequest(source_language=request.source_language or transcript.language,
+                           target_language=request.target_language)
+        return await self.run_engine(
+            await self.first_supporting("translator", pair), "translate",
+            TranslateRequest(segments=[Segment(text=s.text, start=s.start, end=s.end)
+                                       for s in transcript.segments],
+                             subtitles=True, **pair.model_dump()),
+            Translation, ctx, stage="translate", span=(0.2, 0.25))
+
+    async def speak(self, request: DubRequest, translation: Translation, duration: float,
+                    ctx: JobContext) -> FittedSpeech:
+        keys = {p: await ctx.provider_key(p) for p in self.required_keys(request)}
+        return await self.run_engine(
+            "tts", "synthesize_segments",
+            SynthesizeSegmentsRequest(
+                segments=[TimedText.model_validate(s.model_dump()) for s in translation.segments],
+                total_duration_seconds=duration, voice_id=request.voice_id,
+                tts_provider=request.tts_provider, language=request.target_language,
+                api_key=keys.get(request.tts_provider)),
+            FittedSpeech, ctx, stage="speech", span=(0.25, 0.45))
+
+    async def lipsync(self, request: DubRequest, video: MediaRef, speech: FittedSpeech, mix: Mix,
+                      ctx: JobContext) -> RenderedVideo:
+        # Voices without word timings (Kokoro) are heard by the asr engine instead: the mouth's
+        # shapes come from the words' phonemes.
+        spoken = (WordTimings(words=speech.words, language=speech.language) if speech.words
+                  else await self.word_timings(speech.audio, ctx, span=(0.5, 0.52)))
+        return await self.run_engine(
+            lipsync_role(request), "lipsync",
+            LipsyncInput(video=video, audio=mix.audio, voice=speech.audio, words=spoken.words,
+                         language=spoken.language or speech.language),
+            RenderedVideo, ctx, stage="lipsync", span=(0.52, 0.98))
+
+    async def separate(self, video: MediaRef, ctx: JobContext, span: tuple[float, float]) -> Separation | None:
+        """The original's voice and background stems from the optional separator, or None when
+        none is configured or it is unavailable (the mixer then ducks the speech band)."""
         if "separator" not in self.engines:
-            return {}
+            return None
         try:
-            return await self.run_engine("separator", "separate", {"audio": source}, ctx,
-                                         stage="separate", span=span)
+            return await self.stage(ctx, "separate", Separation, lambda: self.run_engine(
+                "separator", "separate", SeparateRequest(audio=video), Separation, ctx,
+                stage="separate", span=span))
         except ProviderUnavailable:
-            return {}
+            return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from graphs.base import Graph, JobContext
+from reelcore.capabilities.face import LipsyncInput, RenderedVideo
 from reelcore.errors import UnsupportedMedia
 from reelcore.media import MediaRef
 from reelcore.schemas import LipsyncRequest
@@ -38,9 +39,8 @@ class LipsyncGraph(Graph):
         spoken = await self.word_timings(audio, ctx, span=(0.02, 0.1))
         rendered = await self.run_engine(
             "lipsync", "lipsync",
-            {"video": video.model_dump(mode="json"), "audio": audio.model_dump(mode="json"),
-             **spoken, "sync_mode": request.sync_mode,
-             "face": request.face.model_dump() if request.face else None},
-            ctx, stage="lipsync", span=(0.1, 0.98),
+            LipsyncInput(video=video, audio=audio, words=spoken.words, language=spoken.language,
+                         sync_mode=request.sync_mode, face=request.face),
+            RenderedVideo, ctx, stage="lipsync", span=(0.1, 0.98),
         )
-        return {"video": rendered["video"], "render": rendered.get("render", {})}
+        return {"video": rendered.video, "render": rendered.render}

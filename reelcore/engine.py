@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from reelcore.media import MediaRef
 
@@ -22,17 +22,36 @@ class Unavailable(Exception):
     """Raised by `Engine.load` when the engine cannot run here; the message says why."""
 
 
-class LocalMedia(MediaRef):
-    """A media reference with a local path to read it from, valid during one engine call."""
-
-    path: Path
-
-
 class OutputFile(BaseModel):
     """A file an engine wrote into its `Call.workdir`; the server stores it as a MediaRef."""
 
     path: Path
     content_type: str
+
+
+Produced = OutputFile | MediaRef
+"""A file an engine makes, in a result model: the engine returns an OutputFile, the host stores
+it, and every caller receives the stored MediaRef."""
+
+
+class EngineMessage(BaseModel):
+    """One message of an engine call's stream: progress reports, then the result or the error
+    (`ReelserveError.to_dict()`). Only `reelcore.engine_client` reads them."""
+
+    progress: float | None = None
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+
+class EngineStatus(BaseModel):
+    """What a deployment says about its engine: loaded or not (and why), and its methods."""
+
+    name: str
+    available: bool
+    reason: str | None = None
+    methods: list[str] = []
+    detail: dict[str, Any] = {}
+    answered: bool = Field(True, description="False when the deployment did not answer at all.")
 
 
 class Support(BaseModel):

@@ -10,6 +10,7 @@ This module imports nothing beyond the standard library: the SDK installs withou
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -27,6 +28,11 @@ class ReelserveError(Exception):
         if self.details:
             body["details"] = self.details
         return body
+
+    def headers(self) -> dict[str, str]:
+        """HTTP headers that go with the error response (`Retry-After` for "not now")."""
+        wait = self.details.get("retry_after_seconds")
+        return {"Retry-After": str(math.ceil(wait))} if wait is not None else {}
 
 
 # --- request errors (answered synchronously, 4xx) -------------------------------------------
@@ -64,6 +70,18 @@ class ServiceUnavailable(ReelserveError):
     """A backing service (Redis) does not answer; retry later."""
 
     code, status = "service_unavailable", 503
+
+
+class RateLimited(ReelserveError):
+    """Too many submissions this minute for the caller's limit; `details` says when to retry."""
+
+    code, status = "rate_limited", 429
+
+
+class QueueFull(ReelserveError):
+    """The caller's (or the whole service's) queue of unfinished jobs is at its bound."""
+
+    code, status = "queue_full", 429
 
 
 # --- job errors (stored on a failed job; some also refuse a request at once) ----------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from reelcore.errors import UnsupportedMedia
 from reelcore.schemas import MediaInfo
@@ -14,10 +14,16 @@ IMAGE_FORMATS = {"png_pipe", "jpeg_pipe", "image2", "webp_pipe", "bmp_pipe"}
 
 
 class MediaRef(BaseModel):
-    """A stored input or output: the storage key plus what probing found."""
+    """A stored input or output: the storage key plus what probing found (None for documents:
+    subtitles, vector files).
+
+    Inside an engine call the host also sets `path`, a local copy valid during the call; it
+    never leaves the replica (excluded from every dump).
+    """
 
     key: str
-    media: MediaInfo
+    media: MediaInfo | None = None
+    path: Path | None = Field(None, exclude=True)
 
 
 def probe(path: Path) -> MediaInfo:

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
 
     upload_max_bytes: int = Field(2 * 1024**3, gt=0, description="Largest accepted upload.")
     fetch_max_bytes: int = Field(2 * 1024**3, gt=0, description="Largest input fetched by URL.")
+    engine_idle_timeout_seconds: float = Field(
+        900.0, gt=0, description="Longest an engine call may go without a progress report before "
+                                 "it ends in provider_timeout (a hung replica).")
+    engine_quick_timeout_seconds: float = Field(
+        30.0, gt=0, description="Time limit of quick engine calls: status, supports, voice lists.")
     fetch_timeout_seconds: float = Field(120.0, gt=0, description="Whole-download time limit.")
     fetch_max_redirects: int = Field(5, ge=0, description="Redirects followed per fetch.")
     allow_private_urls: bool = Field(
@@ -69,6 +74,8 @@ class Settings(BaseSettings):
         3, ge=1, description="Runs per job before it fails with worker_lost."
     )
     job_ttl_seconds: int = Field(30 * 24 * 3600, gt=0, description="How long finished jobs are kept.")
+    progress_writes_per_second: float = Field(
+        4.0, gt=0, description="Most progress writes per job per second (the last always lands).")
     runner_concurrency: int = Field(4, ge=1, description="Jobs one dispatcher replica runs at once.")
     job_timeout_seconds: float = Field(
         6 * 3600.0, gt=0, description="Longest one attempt of a job may run (provider_timeout)."

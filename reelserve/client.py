@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,9 +33,20 @@ class JobTimeout(TimeoutError):
     """`wait_for_job` ran out of time; the job goes on on the server."""
 
 
+RETRIED_STATUSES = frozenset({429, 502, 503, 504})
+"""Answers that say "not now" (rate limit, queue full, a backing service away): worth retrying."""
+
+
 class Client:
+    """Calls the API. Submissions, reads and cancels that meet a 429/5xx "not now" or a dropped
+    connection are retried up to `max_retries` times with exponential backoff (honouring
+    `Retry-After`); every submission carries an Idempotency-Key (one is made when none is given),
+    so a retried submission never makes a second job."""
+
     def __init__(self, base_url: str | None = None, api_key: str | None = None,
-                 timeout: float = 60.0, transport: httpx.BaseTransport | None = None) -> None:
+                 timeout: float = 60.0, transport: httpx.BaseTransport | None = None,
+                 max_retries: int = 5, backoff_seconds: float = 0.5) -> None:
+        self.max_retries, self.backoff_seconds = max_retries, backoff_seconds
         base_url = base_url or os.environ.get("REELSERVE_URL", "http://127.0.0.1:8000")
         api_key = api_key or os.environ.get("REELSERVE_API_KEY")
         if not api_key:
@@ -49,7 +61,7 @@ class Client:
         self._http.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self._http.request(method, path, **kwargs)
+        response = self._send(method, path, **kwargs)
         if response.is_error:
             try:
                 raise error_from_dict(response.json()["error"])
@@ -57,8 +69,26 @@ class Client:
                 raise ReelserveError(f"HTTP {response.status_code}: {response.text[:200]}") from None
         return response.json()
 
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """The response, after retrying "not now" answers and dropped connections."""
+        for attempt in range(self.max_retries + 1):
+            last = attempt == self.max_retries
+            for _, file in (kwargs.get("files") or {}).values():
+                file.seek(0)  # an upload retried sends the whole file again
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except httpx.TransportError:
+                if last:
+                    raise
+                time.sleep(self.backoff_seconds * 2 ** attempt)
+                continue
+            if response.status_code not in RETRIED_STATUSES or last:
+                return response
+            time.sleep(retry_after(response) or self.backoff_seconds * 2 ** attempt)
+        raise AssertionError("unreachable")
+
     def _submit(self, operation: str, body: BaseModel, idempotency_key: str | None) -> VideoJob:
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        headers = {"Idempotency-Key": idempotency_key or f"sdk-{uuid.uuid4()}"}
         data = self._call("POST", f"/v1/video/{operation}", headers=headers,
                           json=body.model_dump(mode="json", exclude_unset=True))
         return VideoJob.model_validate(data)
@@ -148,3 +178,11 @@ class Client:
 
     def providers(self) -> ProviderList:
         return ProviderList.model_validate(self._call("GET", "/v1/providers"))
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds the server asked to wait (`Retry-After` in seconds), at most a minute."""
+    try:
+        return min(float(response.headers["Retry-After"]), 60.0)
+    except (KeyError, ValueError):
+        return None

@@ -13,9 +13,11 @@ import logging
 import os
 from typing import Any
 
+from pydantic_core import to_jsonable_python
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 
+from reelcore.engine_client import engine_clients
 from reelcore.errors import (
     Canceled,
     InternalError,
@@ -27,9 +29,9 @@ from reelcore.errors import (
 )
 from reelcore.imports import import_string
 from reelcore.media import MediaRef
-from reelcore.schemas import REQUEST_MODELS, JobStatus, JobType
+from reelcore.schemas import REQUEST_MODELS, JobType
 from reelcore.settings import get_settings
-from reelcore.storage import get_storage, owner_key
+from reelcore.storage import get_storage
 from serve_app.auth import Accounts
 from serve_app.config import PipelineSpec
 from serve_app.connections import connect
@@ -37,38 +39,11 @@ from serve_app.inputs import ingest_all
 from serve_app.jobs import JobRecord, JobStore
 from serve_app.keys import QUEUE_GROUP, WEBHOOK_GROUP, Keys
 from serve_app.provider_keys import ProviderKeys
+from serve_app.running_job import RunningJob
 from serve_app.streams import StreamWorker
 from serve_app.webhooks import WebhookSender
 
 log = logging.getLogger("ray.serve")
-
-
-class RunningJob:
-    """The JobContext a graph reports to while one attempt of one job runs."""
-
-    def __init__(self, jobs: JobStore, provider_keys: ProviderKeys, job: JobRecord) -> None:
-        self.jobs = jobs
-        self.provider_keys = provider_keys
-        self.job_id = job.id
-        self.owner_id = job.owner_id
-        self.checkpoints = dict(job.checkpoints)
-
-    async def checkpoint(self, stage: str, output: Any) -> None:
-        self.checkpoints[stage] = output
-        await self.jobs.checkpoint(self.job_id, stage, output)
-
-    async def provider_key(self, provider: str) -> str:
-        return await self.provider_keys.get(self.owner_id, provider)
-
-    def output_prefix(self, stage: str) -> str:
-        return owner_key(self.owner_id, "jobs", self.job_id, stage)
-
-    async def progress(self, fraction: float, stage: str) -> None:
-        status = await self.jobs.progress(self.job_id, fraction, stage)
-        if status == JobStatus.canceled:
-            raise Canceled("the job was canceled")
-        if status != JobStatus.processing:
-            raise WorkerLost(f"the job is {status.value} and no longer this runner's")
 
 
 @serve.deployment(max_ongoing_requests=16, ray_actor_options={"num_cpus": 0.2})
@@ -86,11 +61,12 @@ class Dispatcher:
         self.provider_keys = ProviderKeys(self.redis, keys,
                                           self.settings.signing_secret.get_secret_value().encode())
         self.graphs = {}
+        clients = engine_clients(engines)
         for job_type, providers in pipelines.items():
             for provider, raw in providers.items():
                 spec = PipelineSpec.model_validate(raw)
                 graph = import_string(spec.graph)
-                roles = {role: engines[name] for role, name in spec.engines.items()}
+                roles = {role: clients[name] for role, name in spec.engines.items()}
                 self.graphs[(JobType(job_type), provider)] = graph(roles)
         context = serve.get_replica_context()
         consumer = f"{context.replica_id.unique_id}-{os.getpid()}"
@@ -151,15 +127,17 @@ class Dispatcher:
         graph = self.graphs.get((job.type, job.provider))
         if graph is None:
             raise ProviderUnavailable(f"{job.provider} is not configured on this dispatcher")
-        ctx = RunningJob(self.jobs, self.provider_keys, job)
-        request = REQUEST_MODELS[job.type].model_validate(job.input)
-        if "inputs" in job.checkpoints:
-            inputs = {k: MediaRef.model_validate(v) for k, v in job.checkpoints["inputs"].items()}
-        else:
-            await ctx.progress(0.0, "fetching inputs")
-            inputs = await ingest_all(job.input, job.owner_id, job.id, self.storage, self.settings)
-            await self.jobs.checkpoint(
-                job.id, "inputs", {k: v.model_dump(mode="json") for k, v in inputs.items()}
-            )
-        result = await graph.run(request, inputs, ctx)
-        return {"provider": job.provider, **result}
+        ctx = RunningJob(self.jobs, self.provider_keys, job, await self.jobs.checkpoints(job.id),
+                         self.settings.progress_writes_per_second)
+        try:
+            request = REQUEST_MODELS[job.type].model_validate(job.input)
+            if "inputs" in ctx.checkpoints:
+                inputs = {k: MediaRef.model_validate(v) for k, v in ctx.checkpoints["inputs"].items()}
+            else:
+                await ctx.progress(0.0, "fetching inputs")
+                inputs = await ingest_all(job.input, job.owner_id, job.id, self.storage, self.settings)
+                await ctx.checkpoint("inputs", {k: v.model_dump(mode="json") for k, v in inputs.items()})
+            result = await graph.run(request, inputs, ctx)
+        finally:
+            ctx.close()
+        return to_jsonable_python({"provider": job.provider, **result})

@@ -3,8 +3,8 @@
 `EngineServer` is the Serve shim: it builds the engine from an import path and a config dict,
 turns stored media references into local files, runs the blocking method in a thread, stores
 every `OutputFile` the method returns (under the payload's `output_prefix`) as a media
-reference, and streams `{"progress": f}` messages followed by one `{"result": ...}` or
-`{"error": ...}`.
+reference, and streams `EngineMessage`s: progress, then the result or the error. Callers use
+`reelcore.engine_client.EngineClient`, never this class's methods directly.
 
     # configs/*.yaml, under args.engines:
     faster-whisper:
@@ -26,8 +26,8 @@ from typing import Any
 from pydantic import BaseModel
 from ray import serve
 
-from reelcore.engine import Call, Engine, OutputFile, Unavailable
-from reelcore.errors import ProviderError, ReelserveError
+from reelcore.engine import Call, Engine, EngineMessage, EngineStatus, OutputFile, Unavailable
+from reelcore.errors import InternalError, ProviderError, ProviderUnavailable, ReelserveError
 from reelcore.imports import import_string
 from reelcore.media import MediaRef, probe
 from reelcore.storage import get_storage
@@ -48,44 +48,40 @@ class EngineServer:
             self.reason = str(exc)
             log.warning("engine %s is unavailable: %s", self.name, exc)
 
-    async def status(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "available": self.reason is None,
-            "reason": self.reason,
-            "methods": sorted(self.engine.methods),
-            **({"detail": self.engine.describe()} if self.reason is None else {}),
-        }
+    async def status(self) -> EngineStatus:
+        return EngineStatus(name=self.name, available=self.reason is None, reason=self.reason,
+                            methods=sorted(self.engine.methods),
+                            detail=self.engine.describe() if self.reason is None else {})
 
-    async def ask(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+    async def ask(self, method: str, payload: dict[str, Any]) -> EngineMessage:
         """The result of a quick method (a listing, say), or the error, without streaming."""
-        last: dict[str, Any] = {}
+        last = EngineMessage()
         async for message in self.run(method, payload):
             last = message
         return last
 
-    async def run(self, method: str, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        """Stream progress, then the result (or a job error) of `engine.<method>(request)`."""
+    async def run(self, method: str, payload: dict[str, Any],
+                  output_prefix: str | None = None) -> AsyncIterator[EngineMessage]:
+        """Stream progress, then the result (or a job error) of `engine.<method>(request)`; files
+        the method writes are stored under `output_prefix`."""
         if self.reason is not None:
-            yield {"error": {"code": "provider_unavailable", "message": self.reason}}
+            yield EngineMessage(error=ProviderUnavailable(self.reason).to_dict())
             return
         if method not in self.engine.methods:
-            yield {"error": {"code": "internal_error", "message": f"no engine method {method}"}}
+            yield EngineMessage(error=InternalError(f"no engine method {method}").to_dict())
             return
         loop = asyncio.get_running_loop()
-        updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        updates: asyncio.Queue[EngineMessage] = asyncio.Queue()
         cancelled = threading.Event()
 
         def report(fraction: float) -> None:
             if cancelled.is_set():
                 raise ProviderError("the call was abandoned")
-            loop.call_soon_threadsafe(updates.put_nowait, {"progress": float(fraction)})
+            loop.call_soon_threadsafe(updates.put_nowait, EngineMessage(progress=float(fraction)))
 
         def work() -> dict[str, Any]:
             with ExitStack() as stack:
-                fields = dict(payload)
-                output_prefix = fields.pop("output_prefix", None)
-                request = self.engine.methods[method].model_validate(_materialise(fields, stack))
+                request = self.engine.methods[method].model_validate(_materialise(payload, stack))
                 workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="engine-")))
                 result = getattr(self.engine, method)(request, Call(report, workdir))
                 return _store_outputs(result, output_prefix)
@@ -100,18 +96,18 @@ class EngineServer:
                         yield getter.result()
                     else:
                         getter.cancel()
-                yield {"result": task.result()}
+                yield EngineMessage(result=task.result())
             except ReelserveError as exc:
-                yield {"error": exc.to_dict()}
+                yield EngineMessage(error=exc.to_dict())
             except Exception as exc:  # surfaced as a job error, logged in full
                 log.exception("engine %s failed in %s", self.name, method)
-                yield {"error": ProviderError(f"{self.name} failed: {type(exc).__name__}").to_dict()}
+                yield EngineMessage(error=ProviderError(f"{self.name} failed: {type(exc).__name__}").to_dict())
             finally:
                 cancelled.set()
 
 
 def _materialise(payload: dict[str, Any], stack: ExitStack) -> dict[str, Any]:
-    """Replace each stored media reference in `payload` with a LocalMedia carrying a path."""
+    """Replace each stored media reference in `payload` with its local copy's `path` set."""
     storage = get_storage()
     out = {}
     for name, value in payload.items():
@@ -128,7 +124,7 @@ def _store_outputs(result: BaseModel, prefix: str | None) -> dict[str, Any]:
 
     def store(value: Any, dumped: Any) -> Any:
         if isinstance(value, OutputFile):
-            assert prefix, "a method that writes files needs an output_prefix in its payload"
+            assert prefix, "a method that writes files needs an output_prefix"
             key = f"{prefix}/{value.path.name}"
             storage.put_file(key, value.path, value.content_type)
             if value.content_type.split("/")[0] in ("audio", "video", "image"):

@@ -14,6 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
 
+from reelcore.engine_client import engine_clients
 from reelcore.errors import InvalidRequest, ReelserveError, ServiceUnavailable
 from reelcore.schemas import JobType
 from reelcore.settings import get_settings
@@ -107,7 +108,7 @@ class Ingress:
             accounts=Accounts(redis, keys),
             provider_keys=ProviderKeys(redis, keys, settings.signing_secret.get_secret_value().encode()),
             storage=storage,
-            providers=ProviderRegistry(specs, engines, settings.provider_status_ttl_seconds),
+            providers=ProviderRegistry(specs, engine_clients(engines), settings.provider_status_ttl_seconds),
             dispatcher=dispatcher,
             collections=Collections(settings.redis_url, keys, storage, settings.collection_cache_vectors),
         ))

@@ -3,6 +3,11 @@
 Each change is one optimistic transaction (WATCH the job, MULTI, EXEC). The same transaction
 publishes the SSE event, queues the webhook when the job ends and bumps the metrics counters,
 so an event can never be lost between a state change and its notification.
+
+A job is a hash (see `Keys.job`): a progress report is one script that rewrites only the
+`progress` and `stage` fields, and only while the job is processing. Stage checkpoints live
+under their own key, read once per attempt and dropped when the job ends, so neither a progress
+report nor a state change carries them.
 """
 
 from __future__ import annotations
@@ -35,14 +40,45 @@ from serve_app.keys import IDEMPOTENCY_TTL_SECONDS, Keys
 ACTIVE = (JobStatus.pending, JobStatus.processing)
 
 
+PROGRESS_FIELDS = frozenset({"progress", "stage"})
+
+# KEYS: the job hash, its events channel. ARGV: progress, stage, the event to publish.
+# Returns the job's status (nil when it is gone); writes only while it is processing and only
+# what moved forward.
+PROGRESS_SCRIPT = """
+local record = redis.call('HGET', KEYS[1], 'record')
+if not record then return nil end
+local status = cjson.decode(record)['status']
+if status ~= 'processing' then return status end
+local now = tonumber(redis.call('HGET', KEYS[1], 'progress') or '0')
+local value = tonumber(ARGV[1])
+if value < now or (value == now and redis.call('HGET', KEYS[1], 'stage') == ARGV[2]) then
+  return status
+end
+redis.call('HSET', KEYS[1], 'progress', ARGV[1], 'stage', ARGV[2])
+redis.call('PUBLISH', KEYS[2], ARGV[3])
+return status
+"""
+
+
 class JobRecord(VideoJob):
     """What Redis holds: the public job plus what only the runner needs."""
 
     updated_at: datetime
-    checkpoints: dict[str, Any] = {}
 
     def public(self) -> VideoJob:
         return VideoJob.model_validate(self.model_dump(include=set(VideoJob.model_fields)))
+
+    def fields(self) -> dict[str, str]:
+        """The job as its hash's fields."""
+        return {"record": self.model_dump_json(exclude=set(PROGRESS_FIELDS)),
+                "progress": repr(self.progress), "stage": self.stage or ""}
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, str]) -> JobRecord:
+        return cls.model_validate({**json.loads(fields["record"]),
+                                   "progress": float(fields.get("progress") or 0),
+                                   "stage": fields.get("stage") or None})
 
 
 def _fingerprint(job_type: JobType, request: BaseModel) -> str:
@@ -56,6 +92,7 @@ class JobStore:
         self.redis = redis
         self.keys = keys
         self.finished_ttl_seconds = finished_ttl_seconds
+        self._progress = redis.register_script(PROGRESS_SCRIPT)
 
     # --- creation -----------------------------------------------------------------------------
 
@@ -96,7 +133,7 @@ class JobStore:
                         if seen is not None:
                             return await self._replayed(seen, fingerprint, owner_id), False
                     pipe.multi()
-                    pipe.set(self.keys.job(job.id), job.model_dump_json())
+                    pipe.hset(self.keys.job(job.id), mapping=job.fields())
                     pipe.zadd(self.keys.owner_jobs(owner_id), {job.id: 0})
                     if idem_key:
                         record = {"job_id": job.id, "body_hash": fingerprint}
@@ -132,10 +169,15 @@ class JobStore:
     # --- reading ------------------------------------------------------------------------------
 
     async def record(self, job_id: str) -> JobRecord:
-        raw = await self.redis.get(self.keys.job(job_id))
-        if raw is None:
+        fields = await self.redis.hgetall(self.keys.job(job_id))
+        if not fields:
             raise NotFound(f"job {job_id} not found")
-        return JobRecord.model_validate_json(raw)
+        return JobRecord.from_fields(fields)
+
+    async def checkpoints(self, job_id: str) -> dict[str, Any]:
+        """The outputs of the stages earlier attempts finished, by stage."""
+        kept = await self.redis.hgetall(self.keys.checkpoints(job_id))
+        return {stage: json.loads(output) for stage, output in kept.items()}
 
     async def get(self, job_id: str, owner_id: str) -> VideoJob:
         """The job if `owner_id` owns it; another owner's job is indistinguishable from none."""
@@ -164,14 +206,17 @@ class JobStore:
             ids = await self.redis.zrevrangebylex(index, upper, "-", start=0, num=max(limit, 50))
             if not ids:
                 break
-            raws = await self.redis.mget([self.keys.job(i) for i in ids])
-            expired = [i for i, raw in zip(ids, raws, strict=True) if raw is None]
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for i in ids:
+                    pipe.hgetall(self.keys.job(i))
+                found_fields = await pipe.execute()
+            expired = [i for i, fields in zip(ids, found_fields, strict=True) if not fields]
             if expired:
                 await self.redis.zrem(index, *expired)
-            for raw in raws:
-                if raw is None:
+            for fields in found_fields:
+                if not fields:
                     continue
-                job = JobRecord.model_validate_json(raw)
+                job = JobRecord.from_fields(fields)
                 if (status is None or job.status == status) and (
                     job_type is None or job.type == job_type
                 ):
@@ -190,22 +235,23 @@ class JobStore:
             while True:
                 try:
                     await pipe.watch(key)
-                    raw = await pipe.get(key)
-                    if raw is None:
+                    fields = await pipe.hgetall(key)
+                    if not fields:
                         raise NotFound(f"job {job_id} not found")
-                    job = JobRecord.model_validate_json(raw)
+                    job = JobRecord.from_fields(fields)
                     before = (job.status, job.progress, job.stage)
                     if not change(job):
                         return None
                     job.updated_at = utcnow()
                     ended = job.status.terminal and not before[0].terminal
                     pipe.multi()
-                    pipe.set(key, job.model_dump_json(), keepttl=True)
+                    pipe.hset(key, mapping=job.fields())
                     if (job.status, job.progress, job.stage) != before:
                         event = JobEvent(job=job.public()).model_dump_json()
                         pipe.publish(self.keys.events(job_id), event)
                     if ended:
                         pipe.expire(key, self.finished_ttl_seconds)
+                        pipe.delete(self.keys.checkpoints(job_id))
                         pipe.hincrby(self.keys.stats, f"{job.status.value}:{job.type.value}", 1)
                         if job.webhook:
                             pipe.xadd(self.keys.webhooks, {"job_id": job_id})
@@ -228,29 +274,26 @@ class JobStore:
 
         return await self._change(job_id, change)
 
-    async def progress(self, job_id: str, fraction: float, stage: str) -> JobStatus:
-        """Record progress (it only rises, and only while processing); returns the status."""
-        seen: list[JobStatus] = []
-
-        def change(job: JobRecord) -> bool:
-            seen.append(job.status)
-            value = round(min(max(fraction, job.progress), 0.99), 4)
-            if job.status != JobStatus.processing or (value, stage) == (job.progress, job.stage):
-                return False
-            job.progress, job.stage = value, stage
-            return True
-
-        await self._change(job_id, change)
-        return seen[-1]
+    async def progress(self, job: JobRecord, fraction: float, stage: str) -> JobStatus:
+        """Record the progress of `job` (the runner's copy, updated too): it only rises, and only
+        while the job is processing. Returns the job's status."""
+        job.progress = round(min(max(fraction, job.progress), 0.99), 4)
+        job.stage = stage
+        event = JobEvent(job=job.public()).model_dump_json()
+        status = await self._progress(keys=[self.keys.job(job.id), self.keys.events(job.id)],
+                                      args=[repr(job.progress), stage, event])
+        if status is None:
+            raise NotFound(f"job {job.id} not found")
+        return JobStatus(status)
 
     async def checkpoint(self, job_id: str, stage: str, output: Any) -> None:
-        """Keep a finished stage's output so a retried attempt resumes after it."""
-
-        def change(job: JobRecord) -> bool:
-            job.checkpoints[stage] = output
-            return job.status == JobStatus.processing
-
-        await self._change(job_id, change)
+        """Keep a finished stage's output so a retried attempt resumes after it. The key expires
+        with the job's TTL should the job end without dropping it."""
+        key = self.keys.checkpoints(job_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, stage, json.dumps(output))
+            pipe.expire(key, self.finished_ttl_seconds)
+            await pipe.execute()
 
     async def complete(self, job_id: str, result: dict[str, Any]) -> JobRecord | None:
         def change(job: JobRecord) -> bool:

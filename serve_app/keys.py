@@ -14,8 +14,13 @@ class Keys:
     prefix: str
 
     def job(self, job_id: str) -> str:
-        """JSON of the job record (public VideoJob fields plus internal ones)."""
+        """Hash of a job: `record` (JSON of the job record but its progress), `progress` and
+        `stage`, so a progress report rewrites only those two fields."""
         return f"{self.prefix}:job:{job_id}"
+
+    def checkpoints(self, job_id: str) -> str:
+        """Hash stage -> JSON output of each stage an attempt finished; dropped when the job ends."""
+        return f"{self.prefix}:job:{job_id}:checkpoints"
 
     def owner_jobs(self, owner_id: str) -> str:
         """Sorted set of an owner's job ids; all scores 0, so ids (ULIDs) order by time."""

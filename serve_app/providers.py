@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 from pydantic import BaseModel
-from ray.serve.handle import DeploymentHandle
 
-from reelcore.engine import alternatives
+from reelcore.engine import EngineStatus, alternatives
+from reelcore.engine_client import EngineClient, first_supporting
 from reelcore.errors import ProviderUnavailable
 from reelcore.imports import import_string
 from reelcore.schemas import (
@@ -31,38 +30,28 @@ class ProviderRegistry:
     def __init__(
         self,
         pipelines: dict[JobType, dict[str, PipelineSpec]],
-        engines: dict[str, DeploymentHandle],
+        engines: dict[str, EngineClient],
         ttl_seconds: float,
     ) -> None:
         self.pipelines = pipelines
         self.engines = engines
         self.ttl_seconds = ttl_seconds
-        self._cache: tuple[float, dict[str, dict[str, Any]]] | None = None
+        self._cache: tuple[float, dict[str, EngineStatus]] | None = None
 
-    async def _engine_status(self) -> dict[str, dict[str, Any]]:
+    async def _engine_status(self) -> dict[str, EngineStatus]:
         if self._cache and time.monotonic() - self._cache[0] < self.ttl_seconds:
             return self._cache[1]
-
-        async def one(handle: DeploymentHandle) -> tuple[bool, dict[str, Any]]:
-            """(whether the deployment answered, its status)."""
-            try:
-                return True, await asyncio.wait_for(handle.status.remote(), timeout=5)
-            except Exception as exc:  # noqa: BLE001 - a dead deployment is an unavailable one
-                return False, {"available": False,
-                               "reason": f"deployment not answering ({type(exc).__name__})"}
-
         names = list(self.engines)
-        found = await asyncio.gather(*(one(self.engines[n]) for n in names))
-        status = {name: answer for name, (_, answer) in zip(names, found, strict=True)}
-        if all(answered for answered, _ in found):  # one that did not answer is asked again next time
+        found = await asyncio.gather(*(self.engines[n].status() for n in names))
+        status = dict(zip(names, found, strict=True))
+        if all(s.answered for s in found):  # one that did not answer is asked again next time
             self._cache = (time.monotonic(), status)
         return status
 
-    async def engines_offering(self, method: str) -> list[str]:
+    async def engines_offering(self, method: str) -> list[EngineClient]:
         """Available engines that have `method` (e.g. every TTS engine for `voices`)."""
         status = await self._engine_status()
-        return [name for name, s in status.items()
-                if s["available"] and method in s.get("methods", [])]
+        return [self.engines[name] for name, s in status.items() if s.available and method in s.methods]
 
     def _unconfigured(self, provider: str) -> str:
         if provider in BYOK_PROVIDERS:
@@ -88,23 +77,18 @@ class ProviderRegistry:
             if engine is None:
                 return (f"{why} needs a {role!r} engine ({graph.roles[role.split('/', 1)[0]]}); "
                         "none is configured")
-            if not status[engine]["available"]:
-                return f"engine {engine!r}: {status[engine]['reason']}"
+            if not status[engine].available:
+                return f"engine {engine!r}: {status[engine].reason}"
         if request is not None:
-            for role, (method, payload) in graph.required_checks(request).items():
-                refusals = []
-                for alternative in alternatives(spec.engines, role):  # any one of them will do
-                    engine = spec.engines[alternative]
-                    if not status[engine]["available"]:
-                        refusals.append(f"engine {engine!r}: {status[engine]['reason']}")
-                        continue
-                    reply = await self.engines[engine].ask.remote(method, payload)
-                    support = reply.get("result") or {"ok": False, "reason": reply.get("error")}
-                    if support["ok"]:
-                        break
-                    refusals.append(f"engine {engine!r}: {support['reason']}")
-                else:
-                    return "; ".join(refusals)
+            for role, check in graph.required_checks(request).items():
+                names = [spec.engines[alternative] for alternative in alternatives(spec.engines, role)]
+                try:  # any one of them will do
+                    await first_supporting(
+                        [self.engines[n] for n in names if status[n].available], check,
+                        refusals=[f"engine {n!r}: {status[n].reason}" for n in names
+                                  if not status[n].available])
+                except ProviderUnavailable as exc:
+                    return exc.message
             for key, why in graph.required_keys(request).items():
                 if key not in owner_keys:
                     return (f"{why} needs your own {key} key: "

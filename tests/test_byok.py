@@ -66,8 +66,8 @@ def test_an_avatar_spoken_by_elevenlabs_uses_the_owners_key_and_never_stores_it(
     assert spoken[-1]["headers"]["xi-api-key"] == ELEVENLABS_KEY
     duration, has_audio, _ = decode(job["result"]["video_url"], tmp_path)
     assert has_audio and 1.0 < duration < 5.0
-    stored = service.redis().get(f"reelserve:job:{job_id}")
-    assert ELEVENLABS_KEY not in stored, "the key never enters the job record"
+    stored = service.redis().hgetall(f"reelserve:job:{job_id}")
+    assert stored and ELEVENLABS_KEY not in str(stored), "the key never enters the job record"
 
 
 def test_elevenlabs_voices_are_not_listed_without_a_key(alice: Owner) -> None:

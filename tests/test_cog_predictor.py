@@ -19,10 +19,10 @@ from skimage.data import astronaut
 
 from deployments.cog_predictor import CogPredictorEngine
 from deployments.cog_presets import KNOWN_ENGINES
-from deployments.face import AnimateInput, LipsyncInput
-from reelcore.engine import Call, LocalMedia, Unavailable
+from reelcore.capabilities.face import AnimateInput, LipsyncInput
+from reelcore.engine import Call, Unavailable
 from reelcore.errors import ProviderError
-from reelcore.media import probe
+from reelcore.media import MediaRef, probe
 from tests.media import speech, talking_video
 
 RENDER = '''
@@ -140,8 +140,8 @@ def checkout(root: Path, predict: str = PREDICT, **names: str) -> Path:
     return root
 
 
-def local(path: Path) -> LocalMedia:
-    return LocalMedia(key=path.name, media=probe(path), path=path)
+def local(path: Path) -> MediaRef:
+    return MediaRef(key=path.name, media=probe(path), path=path)
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deployments.demucs_separate import DemucsEngine, SeparateRequest
+from deployments.demucs_separate import DemucsEngine
 from deployments.talking_face.video_io import read_channels
-from reelcore.engine import Call, LocalMedia
-from reelcore.media import probe
+from reelcore.capabilities.separation import SeparateRequest
+from reelcore.engine import Call
+from reelcore.media import MediaRef, probe
 from tests.media import speech, talking_video
 
 pytest.importorskip("demucs")
@@ -51,8 +52,8 @@ def engine(weights: Path) -> DemucsEngine:
     return engine
 
 
-def local(path: Path) -> LocalMedia:
-    return LocalMedia(key=path.name, media=probe(path), path=path)
+def local(path: Path) -> MediaRef:
+    return MediaRef(key=path.name, media=probe(path), path=path)
 
 
 def test_a_video_soundtrack_splits_into_voice_and_background_as_demucs_itself_splits_it(

@@ -70,7 +70,7 @@ def test_a_job_lost_on_its_last_attempt_fails_with_worker_lost(
     )
     redis = service.redis()
     with redis.pipeline(transaction=True) as pipe:  # the ghost claims it before anyone else can
-        pipe.set(f"reelserve:job:{job.id}", job.model_dump_json())
+        pipe.hset(f"reelserve:job:{job.id}", mapping=job.fields())
         pipe.xadd("reelserve:queue", {"job_id": job.id})
         pipe.xreadgroup("dispatchers", "ghost-runner", {"reelserve:queue": ">"}, count=1)
         *_, claimed = pipe.execute()

@@ -10,11 +10,11 @@ import av
 import numpy as np
 from skimage.data import astronaut, coffee
 
-from deployments.face import LipsyncInput
 from deployments.facemesh_lipsync import FaceMeshLipsyncEngine, _strength
 from deployments.talking_face.video_io import VideoWriter
-from reelcore.engine import Call, LocalMedia
-from reelcore.media import probe
+from reelcore.capabilities.face import LipsyncInput
+from reelcore.engine import Call
+from reelcore.media import MediaRef, probe
 from tests.conftest import STORY
 from tests.media import speech
 
@@ -44,8 +44,8 @@ def face_then_cup(path: Path, size: int = 256, seconds: int = 6) -> list[np.ndar
     return frames
 
 
-def local(path: Path) -> LocalMedia:
-    return LocalMedia(key=path.name, media=probe(path), path=path)
+def local(path: Path) -> MediaRef:
+    return MediaRef(key=path.name, media=probe(path), path=path)
 
 
 def test_frames_without_a_face_pass_through_untouched(tmp_path) -> None:

@@ -6,10 +6,11 @@ import itertools
 
 import pytest
 
-from deployments.faster_whisper import FasterWhisperEngine, TranscribeRequest
-from reelcore.engine import Call, LocalMedia, Unavailable
+from deployments.faster_whisper import FasterWhisperEngine
+from reelcore.capabilities.asr import TranscribeRequest
+from reelcore.engine import Call, Unavailable
 from reelcore.errors import UnsupportedMedia
-from reelcore.media import probe
+from reelcore.media import MediaRef, probe
 from tests.conftest import SENTENCE
 
 
@@ -18,7 +19,7 @@ def quiet(tmp_path) -> Call:
 
 
 def request_for(path) -> TranscribeRequest:
-    return TranscribeRequest(audio=LocalMedia(key="test", media=probe(path), path=path))
+    return TranscribeRequest(audio=MediaRef(key="test", media=probe(path), path=path))
 
 
 @pytest.fixture(scope="module")

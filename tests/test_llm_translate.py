@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from deployments.fast_translate import PairRequest, Segment, TranslateRequest
 from deployments.llm_translate import (
     DEFAULT_RATE,
     SLACK,
@@ -27,6 +26,7 @@ from deployments.llm_translate import (
     translate_prompt,
     translation_in,
 )
+from reelcore.capabilities.translation import PairRequest, Segment, TranslateRequest
 from reelcore.engine import Call, Unavailable
 from reelcore.errors import ProviderUnavailable
 from tests.tiny_llm import tiny_llama

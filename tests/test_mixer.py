@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deployments.mixer import MixerEngine, MixRequest, duck_depth
+from deployments.mixer import MixerEngine, duck_depth
 from deployments.speech_fit import write_wav
-from reelcore.engine import Call, LocalMedia
-from reelcore.media import probe
+from reelcore.capabilities.mixing import MixRequest
+from reelcore.engine import Call
+from reelcore.media import MediaRef, probe
 from tests.media import read_audio, speech, talking_video
 
 RATE = 48000
@@ -25,8 +26,8 @@ def mixer() -> MixerEngine:
     return engine
 
 
-def media(path: Path) -> LocalMedia:
-    return LocalMedia(key=path.name, media=probe(path), path=path)
+def media(path: Path) -> MediaRef:
+    return MediaRef(key=path.name, media=probe(path), path=path)
 
 
 def voice(text: str, folder: Path, level: float) -> np.ndarray:

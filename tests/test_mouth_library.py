@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from skimage.data import astronaut
 
-from deployments.face import AnimateInput, LipsyncInput
 from deployments.facemesh_avatar import FaceMeshAvatarEngine
 from deployments.facemesh_lipsync import FaceMeshLipsyncEngine
 from deployments.talking_face import composite, drive, mouth_choice, timeline, visemes
 from deployments.talking_face import tracking as tk
 from deployments.talking_face.mouth_library import LibraryBuilder, MouthLibrary, MouthPatch
 from deployments.talking_face.video_io import frames_rgb, read_audio, video_info
+from reelcore.capabilities.face import AnimateInput, LipsyncInput
 from reelcore.engine import Call
 from reelcore.schemas import FacePick, Word
 from tests.conftest import STORY

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from deployments.passage_qa import AnswerRequest, Passage, PassageQaEngine, content_words
+from deployments.passage_qa import PassageQaEngine, content_words
+from reelcore.capabilities.qa import AnswerRequest, Passage
 from reelcore.engine import Call
 from reelcore.errors import NoSpeechDetected
 

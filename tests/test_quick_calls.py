@@ -52,9 +52,9 @@ def test_supports_answers_while_a_long_call_holds_the_slot() -> None:
         second = asyncio.ensure_future(server.ask("render", {}))
         await asyncio.sleep(0.2)  # the first render holds the slot, the second waits for it
         answer = await asyncio.wait_for(server.ask("supports", {}), timeout=5)
-        assert answer == {"result": {"ok": True, "reason": None}}
+        assert answer.result == {"ok": True, "reason": None}
         assert not long.done() and not second.done(), "long calls still take turns"
         engine.gate.set()
-        assert (await long)["result"]["reason"] == (await second)["result"]["reason"] == "rendered"
+        assert (await long).result["reason"] == (await second).result["reason"] == "rendered"
 
     asyncio.run(scenario())

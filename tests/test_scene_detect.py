@@ -31,10 +31,11 @@ import numpy as np
 import pytest
 from skimage.data import astronaut, chelsea, coffee, hubble_deep_field, immunohistochemistry, rocket
 
-from deployments.scene_detect import DescribeRequest, SceneDetectEngine, ScenesRequest
-from reelcore.engine import Call, LocalMedia
+from deployments.scene_detect import SceneDetectEngine
+from reelcore.capabilities.scenes import DescribeRequest, ScenesRequest
+from reelcore.engine import Call
 from reelcore.errors import UnsupportedMedia
-from reelcore.media import probe
+from reelcore.media import MediaRef, probe
 from tests.media import silence
 
 pytest.importorskip("scenedetect")
@@ -109,8 +110,8 @@ def engine() -> SceneDetectEngine:
     return engine
 
 
-def media(path: Path) -> LocalMedia:
-    return LocalMedia(key=f"inputs/{path.name}", media=probe(path), path=path)
+def media(path: Path) -> MediaRef:
+    return MediaRef(key=f"inputs/{path.name}", media=probe(path), path=path)
 
 
 def run(engine: SceneDetectEngine, path: Path, workdir: Path, **options):

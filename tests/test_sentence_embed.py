@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from deployments.sentence_embed import EmbedRequest, SentenceEmbedEngine
+from deployments.sentence_embed import SentenceEmbedEngine
+from reelcore.capabilities.embedding import EmbedRequest
 from reelcore.engine import Call, Unavailable
 
 SENTENCES = ["The train leaves at half past nine", "Our train departs at 9:30",

@@ -19,8 +19,9 @@ from deployments.speech_fit import (
     read_wav,
     stretch,
 )
-from deployments.subtitles import TimedText
-from deployments.tts import SynthesizeSegmentsRequest, TtsEngine
+from deployments.tts import TtsEngine
+from reelcore.capabilities.speech import SynthesizeSegmentsRequest
+from reelcore.capabilities.timed_text import TimedText
 from reelcore.engine import Call
 from reelcore.schemas import Word
 from tests.media import read_audio, speech

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from deployments.fast_translate import FastTranslateEngine, PairRequest, Segment, TranslateRequest
+from deployments.fast_translate import FastTranslateEngine
+from reelcore.capabilities.translation import PairRequest, Segment, TranslateRequest
 from reelcore.engine import Call
 from reelcore.errors import ProviderUnavailable
 

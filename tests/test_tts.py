@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from deployments.faster_whisper import FasterWhisperEngine, TranscribeRequest
-from deployments.tts import SynthesizeRequest, TtsEngine, VoicesRequest
-from reelcore.engine import Call, LocalMedia, Unavailable
+from deployments.faster_whisper import FasterWhisperEngine
+from deployments.tts import TtsEngine
+from reelcore.capabilities.asr import TranscribeRequest
+from reelcore.capabilities.speech import Speech, SynthesizeRequest, VoicesRequest
+from reelcore.engine import Call, Unavailable
+from reelcore.engine_client import EngineClient
 from reelcore.errors import InvalidRequest, VoiceNotFound
-from reelcore.media import probe
+from reelcore.media import MediaRef, probe
 from tests.conftest import SENTENCE, Owner, Service
 from tests.media import read_audio
 
@@ -28,7 +31,7 @@ def whisper() -> FasterWhisperEngine:
 
 
 def hear(whisper: FasterWhisperEngine, path, tmp_path):
-    request = TranscribeRequest(audio=LocalMedia(key="t", media=probe(path), path=path))
+    request = TranscribeRequest(audio=MediaRef(key="t", media=probe(path), path=path))
     return whisper.transcribe(request, Call(lambda _: None, tmp_path))
 
 
@@ -137,14 +140,14 @@ def test_the_tts_deployment_stores_its_audio_as_a_media_reference(service: Servi
 
     from reelcore.storage import get_storage
 
-    async def speak() -> list[dict]:
-        handle = serve.get_deployment_handle("tts", "reelserve").options(stream=True)
-        payload = {"text": SENTENCE, "output_prefix": "owners/alice/jobs/vj_tts/speech"}
-        return [m async for m in handle.run.remote("synthesize", payload)]
+    async def speak() -> Speech:
+        client = EngineClient("tts", serve.get_deployment_handle("tts", "reelserve"))
+        return await client.call("synthesize", SynthesizeRequest(text=SENTENCE), Speech,
+                                 output_prefix="owners/alice/jobs/vj_tts/speech")
 
-    messages = asyncio.run(speak())
-    result = messages[-1]["result"]
-    assert result["audio"]["key"] == "owners/alice/jobs/vj_tts/speech/speech.wav"
-    assert result["audio"]["media"]["has_audio"]
-    assert abs(result["audio"]["media"]["duration_seconds"] - result["duration_seconds"]) < 0.05
-    assert get_storage().exists(result["audio"]["key"])
+    speech = asyncio.run(speak())
+    assert isinstance(speech.audio, MediaRef) and speech.audio.media is not None
+    assert speech.audio.key == "owners/alice/jobs/vj_tts/speech/speech.wav"
+    assert speech.audio.media.has_audio
+    assert abs(speech.audio.media.duration_seconds - speech.duration_seconds) < 0.05
+    assert get_storage().exists(speech.audio.key)

@@ -16,13 +16,14 @@ import pytest
 
 from deployments.opengvlab_chat import OpenGvLabChatEngine
 from deployments.qwen_vl import QwenVlEngine
-from deployments.subtitles import TimedText
 from deployments.talking_face.video_io import VideoWriter
-from deployments.video_chat.engine import DescribeScenesRequest, FramePrompt, VideoQuestionRequest
+from deployments.video_chat.engine import FramePrompt
 from deployments.video_chat.frames import frames_at, spread
 from deployments.video_chat.prompts import answer_prompt, cited_slots, describe_prompt
-from reelcore.engine import Call, LocalMedia, Unavailable
-from reelcore.media import probe
+from reelcore.capabilities.timed_text import TimedText
+from reelcore.capabilities.video_chat import DescribeScenesRequest, VideoQuestionRequest
+from reelcore.engine import Call, Unavailable
+from reelcore.media import MediaRef, probe
 from tests.remote_code_checkpoint import remote_code_checkpoint
 from tests.tiny_vlm import tiny_qwen2_5_vl, tiny_qwen3_vl
 
@@ -55,9 +56,9 @@ def shown_at(times: list[float]) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def video(tmp_path_factory: pytest.TempPathFactory) -> LocalMedia:
+def video(tmp_path_factory: pytest.TempPathFactory) -> MediaRef:
     path = numbered_video(tmp_path_factory.mktemp("vlm") / "numbered.mp4")
-    return LocalMedia(key=path.name, media=probe(path), path=path)
+    return MediaRef(key=path.name, media=probe(path), path=path)
 
 
 @pytest.fixture(scope="module", params=["qwen2.5-vl", "qwen3-vl"])
@@ -71,18 +72,18 @@ def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     return engine
 
 
-def test_frames_are_the_first_shown_at_or_after_each_time_near_or_far(video: LocalMedia) -> None:
+def test_frames_are_the_first_shown_at_or_after_each_time_near_or_far(video: MediaRef) -> None:
     times = [0.0, 0.1, 0.5, 3.3, 3.36, 7.9, 100.0]
     found = [frame_number(f) for f in frames_at(video.path, times, 448)]
     assert found == [0, 3, 13, 83, 84, 198, 199]
     assert frames_at(video.path, [1.0], 32).shape == (1, 24, 32, 3), "scaled to the longest side"
 
 
-def test_times_in_any_order_get_their_own_frames(video: LocalMedia) -> None:
+def test_times_in_any_order_get_their_own_frames(video: MediaRef) -> None:
     assert [frame_number(f) for f in frames_at(video.path, [5.0, 0.1, 3.3], 64)] == [125, 3, 83]
 
 
-def test_shots_batched_for_vllm_are_decoded_together_each_with_its_own_frames(video: LocalMedia) -> None:
+def test_shots_batched_for_vllm_are_decoded_together_each_with_its_own_frames(video: MediaRef) -> None:
     engine = QwenVlEngine(backend="vllm", batch_size=2, frames_per_scene=4)  # not loaded: no vLLM here
     scenes = [{"start": 4.0, "end": 8.0}, {"start": 0.0, "end": 2.0}, {"start": 2.0, "end": 4.0}]
     groups = list(engine._scene_clips(DescribeScenesRequest(video=video, scenes=scenes)))
@@ -92,7 +93,7 @@ def test_shots_batched_for_vllm_are_decoded_together_each_with_its_own_frames(vi
         assert [frame_number(f) for f in clip.frames] == shown_at(clip.times)
 
 
-def test_each_shot_is_shown_to_the_model_as_its_own_frames(engine: QwenVlEngine, video: LocalMedia,
+def test_each_shot_is_shown_to_the_model_as_its_own_frames(engine: QwenVlEngine, video: MediaRef,
                                                            tmp_path: Path) -> None:
     seen: list[FramePrompt] = []
     generate = engine._generate
@@ -124,7 +125,7 @@ def test_the_frames_times_reach_the_model_as_each_family_expects(engine: QwenVlE
         assert timing == {"fps": 1.0}
 
 
-def test_a_question_is_answered_from_frames_across_the_video(engine: QwenVlEngine, video: LocalMedia,
+def test_a_question_is_answered_from_frames_across_the_video(engine: QwenVlEngine, video: MediaRef,
                                                               tmp_path: Path) -> None:
     request = VideoQuestionRequest(video=video, question="When does the train leave?",
                                    passages=[{"start": 1.0, "end": 3.5, "text": "The train leaves at nine."}])
@@ -163,7 +164,7 @@ def test_without_a_usable_model_each_engine_says_why(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("family", ["internvideo2.5", "videochat-flash"])
-def test_opengvlab_models_get_each_shot_in_their_own_convention(family: str, video: LocalMedia,
+def test_opengvlab_models_get_each_shot_in_their_own_convention(family: str, video: MediaRef,
                                                                 tmp_path: Path) -> None:
     import re
 
@@ -188,7 +189,7 @@ def test_opengvlab_models_get_each_shot_in_their_own_convention(family: str, vid
 
 
 @pytest.mark.gpu
-def test_on_a_gpu_the_transformers_backend_describes_shots(engine: QwenVlEngine, video: LocalMedia,
+def test_on_a_gpu_the_transformers_backend_describes_shots(engine: QwenVlEngine, video: MediaRef,
                                                            tmp_path: Path) -> None:
     on_gpu = QwenVlEngine(**{**engine.config.model_dump(), "device": "cuda"})
     on_gpu.load()

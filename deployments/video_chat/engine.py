@@ -15,39 +15,17 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from deployments.subtitles import TimedText
 from deployments.video_chat.frames import frames_at, spread
 from deployments.video_chat.prompts import answer_in, answer_prompt, cited_slots, describe_prompt
-from reelcore.engine import Call, Engine, LocalMedia
-
-
-class SceneSlot(TimedText):
-    """A shot to describe; `text` is what is said in it (may be empty)."""
-
-
-class DescribeScenesRequest(BaseModel):
-    video: LocalMedia
-    scenes: list[SceneSlot] = Field(..., min_length=1, max_length=5000)
-
-
-class SceneDescriptions(BaseModel):
-    descriptions: list[str] = Field(description="One per requested shot, in order.")
-    model: str
-
-
-class VideoQuestionRequest(BaseModel):
-    video: LocalMedia
-    question: str = Field(..., min_length=1, max_length=2000)
-    passages: list[TimedText] = Field(default_factory=list, max_length=50,
-                                      description="What retrieval found, best first.")
-
-
-class GeneratedAnswer(BaseModel):
-    answer: str
-    cited: list[tuple[float, float]] = Field(description="The [start, end] slots the answer cites.")
-    model: str
+from reelcore.capabilities.video_chat import (
+    DescribeScenesRequest,
+    GeneratedAnswer,
+    SceneDescriptions,
+    VideoQuestionRequest,
+)
+from reelcore.engine import Call, Engine
 
 
 @dataclass

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from deployments.subtitles import TimedText, timestamp
+from deployments.subtitles import timestamp
+from reelcore.capabilities.timed_text import TimedText
 
 THINKING = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL)
 CITED = re.compile(r"\[(\d+):(\d{2})(?::(\d{2}))?\s*[-\u2013]\s*(\d+):(\d{2})(?::(\d{2}))?\]")

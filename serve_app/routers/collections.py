@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from fastapi import APIRouter, Response
 
-from reelcore.errors import ProviderUnavailable, error_from_dict
+from reelcore.capabilities.embedding import Embeddings, EmbedRequest
+from reelcore.errors import ProviderUnavailable
 from reelcore.schemas import (
     Collection,
     CollectionIn,
@@ -59,10 +60,6 @@ async def search(collection_id: str, body: SearchRequest, owner: OwnerDep,
     engines = await services.providers.engines_offering("embed")
     if not engines:
         raise ProviderUnavailable("no available engine embeds text for search")
-    reply = await services.providers.engines[engines[0]].ask.remote(
-        "embed", {"texts": [body.query], "kind": "query"})
-    if "error" in reply:
-        raise error_from_dict(reply["error"])
-    vector = np.asarray(reply["result"]["vectors"][0], dtype=np.float32)
-    return await services.collections.search(owner, collection_id, vector, reply["result"]["model"],
-                                             body.limit)
+    found = await engines[0].ask("embed", EmbedRequest(texts=[body.query], kind="query"), Embeddings)
+    vector = np.asarray(found.vectors[0], dtype=np.float32)
+    return await services.collections.search(owner, collection_id, vector, found.model, body.limit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from reelcore.errors import error_from_dict
+from reelcore.capabilities.speech import VoicesRequest
 from reelcore.schemas import ErrorResponse, LanguageTag, VoiceList
 from serve_app.deps import OwnerDep, ServicesDep
 
@@ -23,10 +23,7 @@ async def list_voices(
     if "elevenlabs" in await services.provider_keys.providers(owner):
         byok = await services.provider_keys.get(owner, "elevenlabs")
     voices = []
-    for name in await services.providers.engines_offering("voices"):
-        reply = await services.providers.engines[name].ask.remote(
-            "voices", {"language": language, "api_key": byok})
-        if "error" in reply:
-            raise error_from_dict(reply["error"])
-        voices += VoiceList.model_validate(reply["result"]).data
+    for engine in await services.providers.engines_offering("voices"):
+        found = await engine.ask("voices", VoicesRequest(language=language, api_key=byok), VoiceList)
+        voices += found.data
     return VoiceList(data=voices)

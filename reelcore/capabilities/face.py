@@ -1,8 +1,8 @@
-"""What every lipsync and avatar engine takes and returns, whichever model is behind it.
+"""Faces: lipsync engines implement `lipsync(LipsyncInput) -> RenderedVideo`; avatar engines
+`animate(AnimateInput) -> RenderedVideo`.
 
-Lipsync engines implement `lipsync(LipsyncInput, Call) -> RenderedVideo`; avatar engines
-implement `animate(AnimateInput, Call) -> RenderedVideo`. Word timings, when the audio came
-from our TTS, let an engine place closures and openings exactly instead of guessing.
+Word timings, when the audio came from our TTS, let an engine place closures and openings
+exactly instead of guessing.
 """
 
 from __future__ import annotations
@@ -11,15 +11,16 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from reelcore.engine import LocalMedia, OutputFile
+from reelcore.engine import Produced
+from reelcore.media import MediaRef
 from reelcore.schemas import FacePick, SyncMode, Word
 
 
 class LipsyncInput(BaseModel):
-    video: LocalMedia
-    audio: LocalMedia
+    video: MediaRef
+    audio: MediaRef
     words: list[Word] = Field(default_factory=list, description="Timings of `audio`, if known.")
-    voice: LocalMedia | None = Field(
+    voice: MediaRef | None = Field(
         None, description="The speech alone when `audio` is a mix (a dub's voice over the original "
                           "sound): the mouth follows it, the result carries `audio`.")
     language: str | None = Field(None, description="Language of the words (BCP-47), for their phonemes.")
@@ -28,14 +29,14 @@ class LipsyncInput(BaseModel):
 
 
 class AnimateInput(BaseModel):
-    image: LocalMedia
-    audio: LocalMedia
+    image: MediaRef
+    audio: MediaRef
     words: list[Word] = Field(default_factory=list, description="Timings of `audio`, if known.")
     language: str | None = Field(None, description="Language of the words (BCP-47), for their phonemes.")
 
 
 class RenderedVideo(BaseModel):
-    video: OutputFile
+    video: Produced
     duration_seconds: float
     width: int
     height: int
