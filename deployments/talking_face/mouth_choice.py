@@ -19,8 +19,10 @@ import numpy as np
 
 from deployments.talking_face.mouth_library import MouthLibrary
 
-# A jump costs as much as being 2.4 units of shape off for one frame (bench/reenact.py: at
-# 1.2 and 0.4 a path jumped or froze on 60 % of its frames; at 6 and 2 on 30 %, r no worse).
+# A jump costs what a mouth 0.3 of the person's opening range off costs for one frame (shape
+# costs are squared, in units of 0.12 of that range). bench/reenact.py, docs/benchmarks.md
+# §9b: at 1.2 and 0.4 the path jumped or froze on 60 % of its frames, at 6 and 2 on 32 %,
+# mean r 0.24 before and 0.27 after.
 HOLD_COST = 2.0
 JUMP_COST = 6.0
 LOOK_COST = 0.5  # per unit of mean squared thumbnail difference (normalised pixels)
