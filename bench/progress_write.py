@@ -40,8 +40,8 @@ def ten_minute_dub() -> dict[str, dict]:
     """Checkpoints shaped like a 10-minute dub's: 150 segments of ~10 words each."""
     words = [{"start": i * 0.4, "end": i * 0.4 + 0.35, "word": f" word{i}", "probability": 0.93}
              for i in range(1500)]
-    segments = [{"start": i * 4.0, "end": i * 4.0 + 3.8, "text": " ".join(w["word"] for w in words[i * 10:i * 10 + 10]),
-                 "words": words[i * 10:i * 10 + 10]} for i in range(150)]
+    segments = [{"start": i * 4.0, "end": i * 4.0 + 3.8, "words": words[i * 10:i * 10 + 10],
+                 "text": " ".join(w["word"] for w in words[i * 10:i * 10 + 10])} for i in range(150)]
     audio = {"key": "owners/o/jobs/vj/speech/speech.wav",
              "media": {"format": "wav", "duration_seconds": 600.0, "has_video": False, "has_audio": True}}
     return {

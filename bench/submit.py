@@ -2,7 +2,7 @@
 
 Both targets answer POST /v1/video/analyze with 202 and a VideoJob, after the same Redis work:
 an HGET of the caller's API key (`Accounts.owner_of`, against the service's own key prefix) and
-`JobStore.create` (one MULTI: SET, ZADD, XADD, HINCRBY). The Serve path adds the HTTP proxy
+`JobStore.create` (one Lua script: bounds, HSET, ZADD, XADD, HINCRBY). The Serve path adds the HTTP proxy
 actor, the hop to the Ingress replica, and `ProviderRegistry.choose` (engine status, cached
 for 10 s). The bare app runs in one uvicorn process on another loopback port and writes under
 the key prefix `bench-bare`, whose keys it deletes afterwards; nothing consumes its queue.
@@ -143,10 +143,10 @@ async def drain(redis_url: str, seconds: float) -> tuple[float, int]:
 
     Returns the seconds waited and the jobs still queued (0 unless it timed out).
     """
-    redis = connect(redis_url, decode=False)
-    queue = Keys(get_settings().key_prefix).queue
+    redis = connect(redis_url)
+    unfinished = Keys(get_settings().key_prefix).active_jobs
     started = time.monotonic()
-    while (left := await redis.xlen(queue)) and time.monotonic() - started < seconds:
+    while (left := int(await redis.hget(unfinished, "*") or 0)) and time.monotonic() - started < seconds:
         await asyncio.sleep(0.2)
     await redis.aclose()
     return time.monotonic() - started, left

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from graphs.base import Graph, JobContext
+from graphs.base import Graph, JobContext, rendered
 from reelcore.capabilities.asr import WordTimings
 from reelcore.capabilities.face import AnimateInput, RenderedVideo
 from reelcore.capabilities.speech import Speech, SynthesizeRequest
@@ -68,12 +68,13 @@ class AvatarGraph(Graph):
             if not audio.media.has_audio:
                 raise UnsupportedMedia("audio_url has no audio stream")
             spoken = await self.word_timings(audio, ctx, span=(0.02, 0.1))
-        rendered = await self.run_engine(
+        output = await self.run_engine(
             "animator", "animate",
-            AnimateInput(image=image, audio=audio, words=spoken.words, language=spoken.language),
+            AnimateInput(image=image, audio=audio, words=spoken.words, language=spoken.language,
+                         api_key=await self.vendor_key(ctx)),
             RenderedVideo, ctx, stage="animate", span=(0.2, 0.98),
         )
-        return {**result, "video": rendered.video, "audio": audio, "render": rendered.render}
+        return {**result, "audio": audio, **rendered(output)}
 
     async def speak(self, request: AvatarRequest, ctx: JobContext, result: dict[str, Any]) -> Speech:
         """The request's text spoken (translated first when asked: `result` gets what was said)."""

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Protocol
 from pydantic import BaseModel
 
 from reelcore.capabilities.asr import TranscribeRequest, Transcript, WordTimings
+from reelcore.capabilities.face import RenderedVideo
 from reelcore.engine import alternatives
 from reelcore.engine_client import EngineBusy, EngineClient, Result, first_supporting
 from reelcore.errors import ProviderUnavailable
@@ -49,8 +50,15 @@ class Graph:
     named_roles: ClassVar[frozenset[str]] = frozenset()
     """Roles a provider can be named after (analyze's `vlm`: qwen2.5-vl...): see provider_roles."""
 
-    def __init__(self, engines: dict[str, EngineClient]) -> None:
+    def __init__(self, engines: dict[str, EngineClient], key: str | None = None) -> None:
         self.engines = engines
+        self.key = key
+        """The BYOK provider whose key (the owner's) this pipeline's vendor engine needs."""
+
+    async def vendor_key(self, ctx: JobContext) -> str | None:
+        """The owner's key for a vendor pipeline's engine call, else None; it goes into that one
+        request only, never into a result or checkpoint."""
+        return await ctx.provider_key(self.key) if self.key else None
 
     @classmethod
     def required_roles(cls, request: BaseModel) -> dict[str, str]:
@@ -144,6 +152,14 @@ class Graph:
         return WordTimings(words=[w for segment in transcript.segments for w in segment.words
                                   if w.probability >= MIN_WORD_PROBABILITY],
                            language=transcript.language)
+
+
+def rendered(output: RenderedVideo) -> dict[str, Any]:
+    """A face engine's video and `render` notes for the result, a vendor's job named apart as
+    `vendor`."""
+    render = dict(output.render)
+    vendor = render.pop("vendor", None)
+    return {"video": output.video, "render": render, **({"vendor": vendor} if vendor else {})}
 
 
 class Branches:

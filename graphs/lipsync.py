@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphs.base import Graph, JobContext
+from graphs.base import Graph, JobContext, rendered
 from reelcore.capabilities.face import LipsyncInput, RenderedVideo
 from reelcore.errors import UnsupportedMedia
 from reelcore.media import MediaRef
@@ -37,10 +37,11 @@ class LipsyncGraph(Graph):
         if not audio.media.has_audio:
             raise UnsupportedMedia("audio_url has no audio stream")
         spoken = await self.word_timings(audio, ctx, span=(0.02, 0.1))
-        rendered = await self.run_engine(
+        output = await self.run_engine(
             "lipsync", "lipsync",
             LipsyncInput(video=video, audio=audio, words=spoken.words, language=spoken.language,
-                         sync_mode=request.sync_mode, face=request.face),
+                         sync_mode=request.sync_mode, face=request.face,
+                         api_key=await self.vendor_key(ctx)),
             RenderedVideo, ctx, stage="lipsync", span=(0.1, 0.98),
         )
-        return {"video": rendered.video, "render": rendered.render}
+        return rendered(output)

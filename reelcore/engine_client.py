@@ -40,6 +40,8 @@ class EngineClient:
         self.streaming = handle.options(stream=True)  # configured once, never per call
         self.idle_timeout_s = idle_timeout_s
         self.quick_timeout_s = quick_timeout_s
+        self.supported: dict[str, Support] = {}
+        """Answers of `supports` by request: what a busy engine said last."""
 
     async def call(self, method: str, request: BaseModel, returns: type[Result], *,
                    report: Report | None = None, output_prefix: str | None = None) -> Result:
@@ -75,11 +77,18 @@ class EngineClient:
         return _outcome(message, returns)
 
     async def supports(self, request: BaseModel) -> Support:
-        """Whether the engine serves this request (a language pair...); no when it cannot run."""
+        """Whether the engine serves this request (a language pair...); no when it cannot run.
+
+        An engine too busy to answer is taken at its last word on the same request, or at yes:
+        a busy engine is no reason to refuse work (the graph asks again when the job runs)."""
+        asked = request.model_dump_json()
         try:
-            return await self.ask("supports", request, Support)
+            self.supported[asked] = await self.ask("supports", request, Support)
+        except EngineBusy:
+            return self.supported.get(asked, Support(ok=True, reason=f"{self.name} is busy"))
         except ReelserveError as exc:
             return Support(ok=False, reason=exc.message)
+        return self.supported[asked]
 
     async def status(self) -> EngineStatus:
         """The engine's own account of itself; unavailable when the deployment does not answer."""
@@ -92,6 +101,8 @@ class EngineClient:
     async def _quick(self, response: Awaitable) -> EngineMessage | EngineStatus:  # type: ignore[type-arg]
         try:
             return await asyncio.wait_for(response, self.quick_timeout_s)
+        except BackPressureError as exc:
+            raise EngineBusy(self.name) from exc
         except TimeoutError:
             raise ProviderTimeout(f"{self.name} did not answer within {self.quick_timeout_s:g} s") from None
 

@@ -77,6 +77,12 @@ class RateLimited(ReelserveError):
 
     code, status = "rate_limited", 429
 
+    def headers(self) -> dict[str, str]:
+        limit = self.details.get("limit")
+        window = {"RateLimit-Limit": str(limit), "RateLimit-Remaining": "0",
+                  "RateLimit-Reset": str(math.ceil(self.details.get("retry_after_seconds", 0)))}
+        return {**super().headers(), **(window if limit is not None else {})}
+
 
 class QueueFull(ReelserveError):
     """The caller's (or the whole service's) queue of unfinished jobs is at its bound."""
@@ -123,6 +129,24 @@ class ProviderError(ReelserveError):
 
 class ProviderTimeout(ReelserveError):
     code, status = "provider_timeout", 504
+
+
+class ProviderKeyRejected(ProviderError):
+    """A commercial vendor refused the owner's own key (401/403): set a valid one."""
+
+    code, status = "provider_key_rejected", 502
+
+
+class ProviderQuotaExceeded(ProviderError):
+    """The vendor account behind the owner's key has no credit or quota left (402)."""
+
+    code, status = "provider_quota_exceeded", 502
+
+
+class ProviderRateLimited(ProviderError):
+    """The vendor kept answering 429 after our retries; retry the job later."""
+
+    code, status = "provider_rate_limited", 502
 
 
 class WorkerLost(ReelserveError):

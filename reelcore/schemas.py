@@ -64,7 +64,7 @@ AvatarProvider = Literal[
 LipsyncProvider = Literal[
     "latentsync", "video-retalking", "musetalk", "sync-labs", "heygen-lipsync", "facemesh-lipsync"
 ]
-DubProvider = Literal["reelserve"]
+DubProvider = Literal["reelserve", "heygen", "elevenlabs"]
 AnalyzeProvider = Literal[
     "qwen3-vl", "qwen2.5-vl", "internvideo2.5", "videochat-flash", "twelve-labs", "reelserve"
 ]
@@ -299,6 +299,7 @@ class ProviderInfo(BaseModel):
     reason: str | None = Field(None, description="Why it is unavailable.")
     deployment: str | None = Field(None, description="The Serve deployment that runs it.")
     kind: Literal["self-hosted", "embedded", "byok"] = "self-hosted"
+    needs: str | None = Field(None, description="What the caller must provide: a BYOK provider's key (ours).")
 
 
 class ProviderList(BaseModel):

@@ -76,7 +76,17 @@ class Settings(BaseSettings):
     job_ttl_seconds: int = Field(30 * 24 * 3600, gt=0, description="How long finished jobs are kept.")
     progress_writes_per_second: float = Field(
         4.0, gt=0, description="Most progress writes per job per second (the last always lands).")
-    runner_concurrency: int = Field(4, ge=1, description="Jobs one dispatcher replica runs at once.")
+    runner_concurrency: int = Field(
+        32, ge=1, description="Jobs one dispatcher replica runs at once, all owners together: a "
+                              "job waiting for a busy engine only holds a coroutine.")
+    max_running_jobs_per_owner: int = Field(
+        8, ge=1, description="Jobs of one owner a dispatcher replica runs at once (fairness).")
+    max_active_jobs_per_owner: int = Field(
+        1000, ge=1, description="Unfinished (queued or running) jobs an owner may have; past it 429.")
+    max_queued_jobs: int = Field(
+        20_000, ge=1, description="Unfinished jobs of all owners together; past it 429.")
+    submissions_per_minute: int = Field(
+        600, ge=1, description="Submissions an owner may make per minute; past it 429.")
     job_timeout_seconds: float = Field(
         6 * 3600.0, gt=0, description="Longest one attempt of a job may run (provider_timeout)."
     )

@@ -1,7 +1,9 @@
-"""`reelserve-admin`: operator commands that talk to Redis directly (API keys).
+"""`reelserve-admin`: operator commands that talk to Redis directly (API keys, limits).
 
     reelserve-admin keys create --owner acme --name ci
     reelserve-admin keys revoke rs_...
+    reelserve-admin limits set --owner acme --submissions-per-minute 60 --running 2
+    reelserve-admin limits show --owner acme
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import asyncio
 import click
 
 from reelcore.settings import get_settings
+from serve_app.admission import Admission
 from serve_app.auth import Accounts
 from serve_app.connections import connect
 from serve_app.keys import Keys
@@ -20,6 +23,11 @@ def _accounts() -> Accounts:
     settings = get_settings()
     return Accounts(connect(settings.redis_url),
                     Keys(settings.key_prefix))
+
+
+def _admission() -> Admission:
+    settings = get_settings()
+    return Admission(connect(settings.redis_url), Keys(settings.key_prefix), settings)
 
 
 @click.group()
@@ -55,3 +63,28 @@ def revoke(api_key: str) -> None:
     if not asyncio.run(_accounts().revoke_key(api_key)):
         raise click.ClickException("no such key")
     click.echo("revoked")
+
+
+@main.group()
+def limits() -> None:
+    """An owner's limits: submissions per minute, unfinished and running jobs."""
+
+
+@limits.command("show")
+@click.option("--owner", required=True)
+def show_limits(owner: str) -> None:
+    """Print the owner's limits (settings, with the owner's overrides)."""
+    click.echo(asyncio.run(_admission().limits(owner)).model_dump_json(indent=2))
+
+
+@limits.command("set")
+@click.option("--owner", required=True)
+@click.option("--submissions-per-minute", type=int, help="Submissions accepted per minute.")
+@click.option("--active", "max_active_jobs", type=int, help="Jobs queued or running at once.")
+@click.option("--running", "max_running_jobs", type=int, help="Jobs running at once per dispatcher.")
+def set_limits(owner: str, **changes: int | None) -> None:
+    """Override some of the owner's limits; the rest keep following the settings."""
+    given = {name: value for name, value in changes.items() if value is not None}
+    if not given:
+        raise click.UsageError("give at least one limit to set")
+    click.echo(asyncio.run(_admission().set_limits(owner, **given)).model_dump_json(indent=2))

@@ -25,4 +25,5 @@ def build_app(args: dict[str, Any]) -> Application:
     }
     pipelines = config.model_dump(mode="json")["pipelines"]
     dispatcher = Dispatcher.bind(pipelines, engines)
-    return Ingress.bind(pipelines, engines, dispatcher)
+    auto_order = config.model_dump(mode="json")["auto_order"]
+    return Ingress.bind(pipelines, engines, dispatcher, auto_order)

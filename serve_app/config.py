@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, Field, model_validator
 
 from reelcore.imports import import_string
-from reelcore.schemas import PROVIDERS, JobType
+from reelcore.schemas import BYOK_PROVIDERS, PROVIDERS, JobType
 
 
 class EngineSpec(BaseModel):
@@ -29,11 +29,17 @@ class EngineSpec(BaseModel):
 class PipelineSpec(BaseModel):
     graph: str = Field(..., description="Import path of the Graph class, module:Class.")
     engines: dict[str, str] = Field(default_factory=dict, description="Role -> engine name.")
+    key: str | None = Field(None, description="The BYOK provider whose key (the owner's own) this "
+                                              "pipeline's vendor engine is called with, e.g. heygen.")
 
 
 class AppArgs(BaseModel):
     engines: dict[str, EngineSpec] = Field(default_factory=dict)
     pipelines: dict[JobType, dict[str, PipelineSpec]] = Field(default_factory=dict)
+    auto_order: dict[JobType, list[str]] = Field(
+        default_factory=dict, description="Providers `auto` tries first, in this order, per "
+        "operation (the rest follow in their listed order). A BYOK one is taken only for owners "
+        "holding its key.")
 
     @model_validator(mode="after")
     def _references_resolve(self) -> AppArgs:
@@ -48,4 +54,9 @@ class AppArgs(BaseModel):
                         raise ValueError(f"{spec.graph} has no role {role!r}")
                     if engine not in self.engines:
                         raise ValueError(f"{job_type.value}/{provider} uses unknown engine {engine!r}")
+                if spec.key is not None and spec.key not in BYOK_PROVIDERS:
+                    raise ValueError(f"{job_type.value}/{provider}: {spec.key!r} is not a BYOK provider")
+        for job_type, order in self.auto_order.items():
+            if unknown := set(order) - set(PROVIDERS[job_type]):
+                raise ValueError(f"auto_order.{job_type.value} names unknown providers {sorted(unknown)}")
         return self

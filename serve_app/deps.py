@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from reelcore.errors import Unauthorized
 from reelcore.settings import Settings
 from reelcore.storage import Storage
+from serve_app.admission import Admission
 from serve_app.auth import Accounts
 from serve_app.collections import Collections
 from serve_app.jobs import JobStore
@@ -33,6 +34,7 @@ class Services:
     providers: ProviderRegistry
     dispatcher: DeploymentHandle
     collections: Collections
+    admission: Admission
 
 
 _installed: list[Services] = []

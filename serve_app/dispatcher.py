@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from typing import Any
 
 from pydantic_core import to_jsonable_python
 from ray import serve
 from ray.serve.handle import DeploymentHandle
+from redis.exceptions import RedisError
 
 from reelcore.engine_client import engine_clients
 from reelcore.errors import (
@@ -32,9 +34,11 @@ from reelcore.media import MediaRef
 from reelcore.schemas import REQUEST_MODELS, JobType
 from reelcore.settings import get_settings
 from reelcore.storage import get_storage
+from serve_app.admission import Admission
 from serve_app.auth import Accounts
 from serve_app.config import PipelineSpec
 from serve_app.connections import connect
+from serve_app.fair_queue import FairQueueWorker
 from serve_app.inputs import ingest_all
 from serve_app.jobs import JobRecord, JobStore
 from serve_app.keys import QUEUE_GROUP, WEBHOOK_GROUP, Keys
@@ -44,6 +48,8 @@ from serve_app.streams import StreamWorker
 from serve_app.webhooks import WebhookSender
 
 log = logging.getLogger("ray.serve")
+
+CAP_CACHE_SECONDS = 10.0
 
 
 @serve.deployment(max_ongoing_requests=16, ray_actor_options={"num_cpus": 0.2})
@@ -67,13 +73,16 @@ class Dispatcher:
                 spec = PipelineSpec.model_validate(raw)
                 graph = import_string(spec.graph)
                 roles = {role: clients[name] for role, name in spec.engines.items()}
-                self.graphs[(JobType(job_type), provider)] = graph(roles)
+                self.graphs[(JobType(job_type), provider)] = graph(roles, key=spec.key)
+        self.admission = Admission(self.redis, keys, self.settings)
+        self.caps: dict[str, tuple[float, int]] = {}
         context = serve.get_replica_context()
         consumer = f"{context.replica_id.unique_id}-{os.getpid()}"
         sender = WebhookSender(self.jobs, Accounts(self.redis, keys), self.storage, self.settings)
         self.workers = [
-            StreamWorker(self.redis, keys.queue, QUEUE_GROUP, consumer, self._run_job,
-                         self.settings.job_lease_seconds, self.settings.runner_concurrency),
+            FairQueueWorker(self.redis, keys, QUEUE_GROUP, consumer, self._run_job,
+                            self.settings.job_lease_seconds, self.settings.runner_concurrency,
+                            running_cap=self._running_cap),
             StreamWorker(self.redis, keys.webhooks, WEBHOOK_GROUP, consumer,
                          lambda fields: sender.deliver(fields["job_id"]),
                          self.settings.job_lease_seconds, concurrency=16),
@@ -81,6 +90,14 @@ class Dispatcher:
         for worker in self.workers:
             await worker.ensure_group()
         self.tasks = [asyncio.create_task(worker.run()) for worker in self.workers]
+
+    async def _running_cap(self, owner_id: str) -> int:
+        """How many of the owner's jobs this replica runs at once (their limits, cached a while)."""
+        cached = self.caps.get(owner_id)
+        if cached is None or cached[0] < time.monotonic():
+            limits = await self.admission.limits(owner_id)
+            cached = self.caps[owner_id] = (time.monotonic() + CAP_CACHE_SECONDS, limits.max_running_jobs)
+        return cached[1]
 
     async def check_health(self) -> None:
         for task in self.tasks:
@@ -119,6 +136,8 @@ class Dispatcher:
                 f"the job took longer than {self.settings.job_timeout_seconds:g} s"))
         except ReelserveError as exc:
             await self.jobs.fail(job_id, exc)
+        except RedisError:
+            raise  # Redis went away mid-job: the job is taken over after its lease and resumes
         except Exception:
             log.exception("job %s failed unexpectedly", job_id)
             await self.jobs.fail(job_id, InternalError("the job failed unexpectedly"))

@@ -19,6 +19,7 @@ from reelcore.errors import InvalidRequest, ReelserveError, ServiceUnavailable
 from reelcore.schemas import JobType
 from reelcore.settings import get_settings
 from reelcore.storage import get_storage
+from serve_app.admission import Admission
 from serve_app.auth import Accounts
 from serve_app.collections import Collections
 from serve_app.config import PipelineSpec
@@ -31,6 +32,8 @@ from serve_app.providers import ProviderRegistry
 from serve_app.routers import account, collections, files, system, uploads, video, voices
 
 log = logging.getLogger("ray.serve")
+REDIS_RETRY_SECONDS = 2
+"""What a 503 during a Redis outage asks callers to wait (a restart takes about that)."""
 
 app = FastAPI(
     title="reelserve",
@@ -43,7 +46,7 @@ for router in (video.router, uploads.router, files.router, voices.router, collec
 
 
 def _error(exc: ReelserveError) -> JSONResponse:
-    return JSONResponse({"error": exc.to_dict()}, status_code=exc.status)
+    return JSONResponse({"error": exc.to_dict()}, status_code=exc.status, headers=exc.headers())
 
 
 @app.exception_handler(ReelserveError)
@@ -74,7 +77,8 @@ async def on_http_error(_: Request, exc: HTTPException) -> JSONResponse:
 @app.exception_handler(RedisTimeoutError)
 async def on_redis_down(_: Request, exc: Exception) -> JSONResponse:
     log.error("redis is not answering: %s", exc)
-    return _error(ServiceUnavailable("the job store is not answering; retry shortly"))
+    return _error(ServiceUnavailable("the job store is not answering; retry shortly",
+                                     {"retry_after_seconds": REDIS_RETRY_SECONDS}))
 
 
 @app.exception_handler(Exception)
@@ -91,6 +95,7 @@ class Ingress:
         pipelines: dict[str, dict[str, dict[str, Any]]],
         engines: dict[str, DeploymentHandle],
         dispatcher: DeploymentHandle,
+        auto_order: dict[str, list[str]] | None = None,
     ) -> None:
         settings = get_settings()
         redis = connect(settings.redis_url)
@@ -108,7 +113,9 @@ class Ingress:
             accounts=Accounts(redis, keys),
             provider_keys=ProviderKeys(redis, keys, settings.signing_secret.get_secret_value().encode()),
             storage=storage,
-            providers=ProviderRegistry(specs, engine_clients(engines), settings.provider_status_ttl_seconds),
+            providers=ProviderRegistry(specs, engine_clients(engines), settings.provider_status_ttl_seconds,
+                                       {JobType(t): order for t, order in (auto_order or {}).items()}),
             dispatcher=dispatcher,
             collections=Collections(settings.redis_url, keys, storage, settings.collection_cache_vectors),
+            admission=Admission(redis, keys, settings),
         ))

@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 from ulid import ULID
 
-from reelcore.errors import IdempotencyConflict, JobNotCancelable, NotFound, ReelserveError
+from reelcore.errors import IdempotencyConflict, JobNotCancelable, NotFound, QueueFull, ReelserveError
 from reelcore.schemas import (
     ErrorInfo,
     JobEvent,
@@ -35,12 +35,39 @@ from reelcore.schemas import (
     WebhookState,
 )
 from serve_app.clock import utcnow
-from serve_app.keys import IDEMPOTENCY_TTL_SECONDS, Keys
+from serve_app.keys import IDEMPOTENCY_TTL_SECONDS, QUEUE_GROUP, Keys
 
 ACTIVE = (JobStatus.pending, JobStatus.processing)
 
 
 PROGRESS_FIELDS = frozenset({"progress", "stage"})
+UNBOUNDED = 2**62
+QUEUE_FULL_RETRY_SECONDS = 5
+
+# KEYS: job, owner's job index, idempotency key (the job key when none), owner's queue stream,
+# the queue's owners, stats, unfinished jobs per owner ('*': all).
+# ARGV: record, progress, stage, job id, owner, idempotency record, its TTL, owner's bound,
+# service bound, job type, consumer group, whether an idempotency key was given.
+CREATE_SCRIPT = """
+if ARGV[12] == '1' then
+  local seen = redis.call('GET', KEYS[3])
+  if seen then return {'seen', seen} end
+end
+local mine = tonumber(redis.call('HGET', KEYS[7], ARGV[5]) or '0')
+if mine >= tonumber(ARGV[8]) then return {'full', 'owner', tostring(mine)} end
+local all = tonumber(redis.call('HGET', KEYS[7], '*') or '0')
+if all >= tonumber(ARGV[9]) then return {'full', 'service', tostring(all)} end
+redis.call('HSET', KEYS[1], 'record', ARGV[1], 'progress', ARGV[2], 'stage', ARGV[3])
+redis.call('ZADD', KEYS[2], 0, ARGV[4])
+if ARGV[12] == '1' then redis.call('SET', KEYS[3], ARGV[6], 'EX', ARGV[7]) end
+redis.pcall('XGROUP', 'CREATE', KEYS[4], ARGV[11], '0', 'MKSTREAM')
+redis.call('XADD', KEYS[4], '*', 'job_id', ARGV[4], 'type', ARGV[10])
+redis.call('SADD', KEYS[5], ARGV[5])
+redis.call('HINCRBY', KEYS[6], 'created:' .. ARGV[10], 1)
+redis.call('HINCRBY', KEYS[7], ARGV[5], 1)
+redis.call('HINCRBY', KEYS[7], '*', 1)
+return {'created'}
+"""
 
 # KEYS: the job hash, its events channel. ARGV: progress, stage, the event to publish.
 # Returns the job's status (nil when it is gone); writes only while it is processing and only
@@ -93,6 +120,7 @@ class JobStore:
         self.keys = keys
         self.finished_ttl_seconds = finished_ttl_seconds
         self._progress = redis.register_script(PROGRESS_SCRIPT)
+        self._create = redis.register_script(CREATE_SCRIPT)
 
     # --- creation -----------------------------------------------------------------------------
 
@@ -104,8 +132,12 @@ class JobStore:
         provider: str,
         request: BaseModel,
         idempotency_key: str | None = None,
+        max_active: int | None = None,
+        max_queued: int | None = None,
     ) -> tuple[VideoJob, bool]:
-        """Store and enqueue a job; with an idempotency key seen before, return that job instead.
+        """Store and enqueue a job in one script; with an idempotency key seen before, return
+        that job instead. QueueFull when the owner already has `max_active` unfinished jobs, or
+        the service `max_queued`.
 
         Returns (job, created). The same key with a different body raises IdempotencyConflict.
         """
@@ -123,27 +155,24 @@ class JobStore:
             input=body,
             webhook=WebhookState(url=body["webhook_url"]) if body.get("webhook_url") else None,
         )
-        idem_key = self.keys.idempotency(owner_id, idempotency_key) if idempotency_key else None
-        async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    if idem_key:
-                        await pipe.watch(idem_key)
-                        seen = await pipe.get(idem_key)
-                        if seen is not None:
-                            return await self._replayed(seen, fingerprint, owner_id), False
-                    pipe.multi()
-                    pipe.hset(self.keys.job(job.id), mapping=job.fields())
-                    pipe.zadd(self.keys.owner_jobs(owner_id), {job.id: 0})
-                    if idem_key:
-                        record = {"job_id": job.id, "body_hash": fingerprint}
-                        pipe.set(idem_key, json.dumps(record), ex=IDEMPOTENCY_TTL_SECONDS)
-                    pipe.xadd(self.keys.queue, {"job_id": job.id})
-                    pipe.hincrby(self.keys.stats, f"created:{job_type.value}", 1)
-                    await pipe.execute()
-                    return job.public(), True
-                except WatchError:
-                    continue
+        fields = job.fields()
+        idem_key = self.keys.idempotency(owner_id, idempotency_key) if idempotency_key else ""
+        reply = await self._create(
+            keys=[self.keys.job(job.id), self.keys.owner_jobs(owner_id), idem_key or self.keys.job(job.id),
+                  self.keys.owner_queue(owner_id), self.keys.queue_owners, self.keys.stats,
+                  self.keys.active_jobs],
+            args=[fields["record"], fields["progress"], fields["stage"], job.id, owner_id,
+                  json.dumps({"job_id": job.id, "body_hash": fingerprint}), IDEMPOTENCY_TTL_SECONDS,
+                  max_active or UNBOUNDED, max_queued or UNBOUNDED, job_type.value, QUEUE_GROUP,
+                  "1" if idem_key else "0"])
+        if reply[0] == "seen":
+            return await self._replayed(reply[1], fingerprint, owner_id), False
+        if reply[0] == "full":
+            whose = "your" if reply[1] == "owner" else "the service's"
+            raise QueueFull(f"{whose} queue holds {reply[2]} unfinished jobs, its limit; retry "
+                            "when some have finished", {"retry_after_seconds": QUEUE_FULL_RETRY_SECONDS,
+                                                          "queue": reply[1]})
+        return job.public(), True
 
     async def replay(
         self, owner_id: str, job_type: JobType, request: BaseModel, idempotency_key: str
@@ -252,6 +281,8 @@ class JobStore:
                     if ended:
                         pipe.expire(key, self.finished_ttl_seconds)
                         pipe.delete(self.keys.checkpoints(job_id))
+                        pipe.hincrby(self.keys.active_jobs, job.owner_id, -1)
+                        pipe.hincrby(self.keys.active_jobs, "*", -1)
                         pipe.hincrby(self.keys.stats, f"{job.status.value}:{job.type.value}", 1)
                         if job.webhook:
                             pipe.xadd(self.keys.webhooks, {"job_id": job_id})

@@ -62,10 +62,27 @@ class Keys:
         """Pub/sub channel carrying the job after each status or progress change."""
         return f"{self.prefix}:events:{job_id}"
 
+    def owner_queue(self, owner_id: str) -> str:
+        """Stream of an owner's accepted jobs ({job_id, type}), consumed in QUEUE_GROUP; an entry
+        is deleted once its job has run (see fair_queue.py)."""
+        return f"{self.prefix}:queue:{owner_id}"
+
+    def owner_of_queue(self, stream: str) -> str:
+        return stream.removeprefix(f"{self.prefix}:queue:")
+
     @property
-    def queue(self) -> str:
-        """Stream of accepted jobs, consumed by dispatcher replicas in QUEUE_GROUP."""
-        return f"{self.prefix}:queue"
+    def queue_owners(self) -> str:
+        """Set of owners whose queue stream may hold jobs: what dispatchers read in turn."""
+        return f"{self.prefix}:queue-owners"
+
+    @property
+    def active_jobs(self) -> str:
+        """Hash owner -> jobs accepted and not yet finished ('*': all owners), for queue bounds."""
+        return f"{self.prefix}:active-jobs"
+
+    def submissions(self, owner_id: str, window: int) -> str:
+        """Counter of an owner's submissions in one minute (`window` = epoch minute); expires."""
+        return f"{self.prefix}:rate:{owner_id}:{window}"
 
     @property
     def webhooks(self) -> str:

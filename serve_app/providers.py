@@ -32,19 +32,28 @@ class ProviderRegistry:
         pipelines: dict[JobType, dict[str, PipelineSpec]],
         engines: dict[str, EngineClient],
         ttl_seconds: float,
+        auto_order: dict[JobType, list[str]] | None = None,
     ) -> None:
         self.pipelines = pipelines
+        self.auto_order = auto_order or {}
         self.engines = engines
         self.ttl_seconds = ttl_seconds
         self._cache: tuple[float, dict[str, EngineStatus]] | None = None
+        self._known: dict[str, EngineStatus] = {}
 
     async def _engine_status(self) -> dict[str, EngineStatus]:
         if self._cache and time.monotonic() - self._cache[0] < self.ttl_seconds:
             return self._cache[1]
         names = list(self.engines)
         found = await asyncio.gather(*(self.engines[n].status() for n in names))
-        status = dict(zip(names, found, strict=True))
-        if all(s.answered for s in found):  # one that did not answer is asked again next time
+        status = {}
+        for name, said in zip(names, found, strict=True):
+            if said.answered:
+                self._known[name] = said
+            # One too busy (or briefly away) to answer is taken at its last word: a busy engine
+            # is no reason to refuse work. One never heard from is unavailable, and asked again.
+            status[name] = said if said.answered else self._known.get(name, said)
+        if all(s.answered for s in status.values()):
             self._cache = (time.monotonic(), status)
         return status
 
@@ -89,7 +98,9 @@ class ProviderRegistry:
                                   if not status[n].available])
                 except ProviderUnavailable as exc:
                     return exc.message
-            for key, why in graph.required_keys(request).items():
+            keys = {**({spec.key: f"provider {provider!r}"} if spec.key else {}),
+                    **graph.required_keys(request)}
+            for key, why in keys.items():
                 if key not in owner_keys:
                     return (f"{why} needs your own {key} key: "
                             f"PUT /v1/account/provider-keys/{key}")
@@ -99,7 +110,8 @@ class ProviderRegistry:
         """The requested provider; for `auto`, the first available one, trying first those whose
         named roles the request uses (a VLM pipeline for scenes, the plain one for a transcript)."""
         wanted = getattr(request, "provider", "auto")
-        candidates = sorted(PROVIDERS[job_type], key=lambda p: self._has_idle_roles(job_type, p, request)) \
+        candidates = sorted(self.auto_candidates(job_type),
+                            key=lambda p: self._has_idle_roles(job_type, p, request)) \
             if wanted == "auto" else (wanted,)
         reasons: dict[str, str] = {}
         for provider in candidates:
@@ -115,6 +127,11 @@ class ProviderRegistry:
             f"cannot {job_type.value} this request: {summary}", {"providers": reasons}
         )
 
+    def auto_candidates(self, job_type: JobType) -> list[str]:
+        """The providers `auto` tries: the configured order first, then the rest as listed."""
+        first = self.auto_order.get(job_type, [])
+        return first + [p for p in PROVIDERS[job_type] if p not in first]
+
     def _has_idle_roles(self, job_type: JobType, provider: str, request: BaseModel) -> bool:
         """Whether the provider's pipeline has a named role this request would not use (a VLM for
         a transcript): `auto` tries such providers after those that fit the request."""
@@ -124,12 +141,18 @@ class ProviderRegistry:
         graph = import_string(spec.graph)
         return bool(graph.named_roles & set(spec.engines) - set(graph.provider_roles(request)))
 
-    async def list(self) -> list[ProviderInfo]:
+    async def list(self, owner_keys: set[str] | None = None) -> list[ProviderInfo]:
+        """Every provider; with `owner_keys` (a caller's view) a BYOK one whose key the owner
+        has not set is unavailable, saying so."""
         rows = []
         for job_type, names in PROVIDERS.items():
             for name in names:
                 reason = await self.reason_unavailable(job_type, name)
                 spec = self.pipelines.get(job_type, {}).get(name)
+                key = spec.key if spec else None
+                needs = f"your own {key} key: PUT /v1/account/provider-keys/{key}" if key else None
+                if reason is None and needs and owner_keys is not None and key not in owner_keys:
+                    reason = f"needs {needs}"
                 kind = (
                     "byok" if name in BYOK_PROVIDERS
                     else "embedded" if name in EMBEDDED_PROVIDERS else "self-hosted"
@@ -137,6 +160,6 @@ class ProviderRegistry:
                 rows.append(ProviderInfo(
                     name=name, operation=job_type, available=reason is None, reason=reason,
                     deployment=", ".join(sorted(set(spec.engines.values()))) if spec else None,
-                    kind=kind,
+                    kind=kind, needs=needs,
                 ))
         return rows

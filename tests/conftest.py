@@ -23,9 +23,13 @@ import yaml
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from tests.elevenlabs_dubbing_server import ElevenLabsDubbingServer
 from tests.elevenlabs_server import ElevenLabsServer
+from tests.heygen_server import HeyGenServer
 from tests.media import silence, speech, talking_video
 from tests.servers import MediaHost
+from tests.sync_labs_server import SyncLabsServer
+from tests.vendor_server import VendorServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SENTENCE = "Please send the weekly report to the finance team before Friday."
@@ -51,24 +55,44 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class RedisServer:
+    """The tests' redis-server, which a test may kill and start again on the same port and data
+    (AOF with fsync on every write, so a SIGKILL loses nothing that was acknowledged)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.port, self.folder = free_port(), folder
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.start()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.folder)],
+            stdout=subprocess.DEVNULL)
+        for _ in range(200):
+            try:
+                Redis.from_url(self.url).ping()
+                return
+            except RedisConnectionError:
+                time.sleep(0.05)
+        raise AssertionError("redis-server did not start")
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path_factory.mktemp("redis"))],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    for _ in range(100):
-        try:
-            Redis.from_url(url).ping()
-            break
-        except RedisConnectionError:
-            time.sleep(0.05)
-    yield url
-    proc.terminate()
-    proc.wait()
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.proc.terminate()
+    server.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server: RedisServer) -> str:
+    return redis_server.url
 
 
 @dataclass
@@ -82,6 +106,20 @@ class Service:
 
 
 ELEVENLABS_KEY = "sk_eleven_test_0123456789"
+VENDOR_KEYS = {"sync-labs": "sk_sync_test_0123456789abcdef", "heygen": "hg_test_0123456789abcdef",
+               "elevenlabs": ELEVENLABS_KEY}
+"""Each vendor contract server's valid key (an owner stores it with PUT provider-keys)."""
+
+
+@pytest.fixture(scope="session")
+def vendors() -> Iterator[dict[str, VendorServer]]:
+    """Local servers keeping each commercial vendor's documented contract, by engine name."""
+    servers: dict[str, VendorServer] = {"sync-labs": SyncLabsServer(VENDOR_KEYS["sync-labs"]),
+                                        "heygen": HeyGenServer(VENDOR_KEYS["heygen"]),
+                                        "elevenlabs-dub": ElevenLabsDubbingServer(ELEVENLABS_KEY)}
+    yield servers
+    for server in servers.values():
+        server.close()
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +132,7 @@ def elevenlabs() -> Iterator[ElevenLabsServer]:
 
 @pytest.fixture(scope="session")
 def service(redis_url: str, tmp_path_factory: pytest.TempPathFactory,
-            elevenlabs: ElevenLabsServer) -> Iterator[Service]:
+            elevenlabs: ElevenLabsServer, vendors: dict[str, VendorServer]) -> Iterator[Service]:
     import ray
     from ray import serve
 
@@ -133,6 +171,9 @@ def service(redis_url: str, tmp_path_factory: pytest.TempPathFactory,
     add_predictor_engines(config["applications"][0], tmp_path_factory.mktemp("engines"))
     tts = config["applications"][0]["args"]["engines"]["tts"]["config"]
     tts["elevenlabs_base_url"] = elevenlabs.url("")
+    for name, server in vendors.items():  # quick polls and retries against the local servers
+        config["applications"][0]["args"]["engines"][name].setdefault("config", {}).update(
+            base_url=server.url(""), poll_interval_s=0.2, backoff_s=0.1)
     deploy_file = tmp_path_factory.mktemp("config") / "local.yaml"
     deploy_file.write_text(yaml.safe_dump(config))
     subprocess.run([str(Path(sys.executable).parent / "serve"), "deploy", "--address",
@@ -149,13 +190,21 @@ def service(redis_url: str, tmp_path_factory: pytest.TempPathFactory,
         assert time.monotonic() < deadline, "the service never became healthy"
         time.sleep(0.5)
     # The ingress answers before every engine replica has loaded its model: wait for all of them.
-    while httpx.get(f"http://127.0.0.1:{dashboard}/api/serve/applications/").json()[
-            "applications"]["reelserve"]["status"] != "RUNNING":
+    while application_status(dashboard) != "RUNNING":
         assert time.monotonic() < deadline + 120, "the engines never all started"
         time.sleep(0.5)
     yield Service(base_url, redis_url, storage)
     serve.shutdown()
     ray.shutdown()
+
+
+def application_status(dashboard: int) -> str | None:
+    """The app's status from the dashboard; None while the dashboard is too busy to answer."""
+    try:
+        return httpx.get(f"http://127.0.0.1:{dashboard}/api/serve/applications/", timeout=30).json()[
+            "applications"]["reelserve"]["status"]
+    except (httpx.TransportError, KeyError):
+        return None
 
 
 def add_predictor_engines(app: dict, root: Path) -> None:
@@ -201,7 +250,7 @@ def add_predictor_engines(app: dict, root: Path) -> None:
             "graph": "graphs.analyze:AnalyzeGraph",
             "engines": {**args["pipelines"]["analyze"]["reelserve"]["engines"], "vlm": provider}}
     for name in ("video-retalking", "v-express", "llm-translator", "qwen2.5-vl", "qwen3-vl"):
-        app["deployments"].append({"name": name, "ray_actor_options": {"num_cpus": 0.05}})
+        app["deployments"].append({"name": name, "ray_actor_options": {"num_cpus": 0.01}})
 
 
 @dataclass

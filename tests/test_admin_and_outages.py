@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
 
 import httpx
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from serve_app.admin import main as admin
-from tests.conftest import Service
+from tests.conftest import Owner, RedisServer, Service, wait_for
 
 
 def test_admin_creates_and_revokes_keys(service: Service) -> None:
@@ -39,11 +40,34 @@ def test_a_redis_outage_is_a_503_with_a_stable_code() -> None:
     saved = list(deps._installed)
     deps.install(deps.Services(settings=None, redis=dead, keys=keys, jobs=None,
                                accounts=Accounts(dead, keys), provider_keys=None, storage=None,
-                               providers=None, dispatcher=None, collections=None))
+                               providers=None, dispatcher=None, collections=None, admission=None))
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
             response = client.get("/v1/video", headers={"Authorization": "Bearer rs_x"})
     finally:
         deps._installed[:] = saved
-    assert response.status_code == 503
+    assert response.status_code == 503 and response.headers["Retry-After"] == "2"
     assert response.json()["error"]["code"] == "service_unavailable"
+
+
+def test_a_redis_restart_mid_run_neither_loses_nor_fails_a_job(
+    alice: Owner, service: Service, redis_server: RedisServer, media_host
+) -> None:
+    """Redis SIGKILLed while jobs run and wait: submissions meanwhile get 503 with Retry-After;
+    after the restart every accepted job completes, and no request fails on a stale connection."""
+    body = {"video_url": media_host.url("/sentence.mp4"), "tasks": ["transcribe"]}
+    accepted = [alice.api.post("/v1/video/analyze", json=body) for _ in range(5)]
+    assert all(a.status_code == 202 for a in accepted)
+    time.sleep(1.5)  # the first are running, the rest queued
+    redis_server.kill()
+    try:
+        refused = alice.api.post("/v1/video/analyze", json=body)
+        assert refused.status_code == 503 and refused.headers["Retry-After"] == "2"
+        assert refused.json()["error"]["code"] == "service_unavailable"
+        time.sleep(2)
+    finally:
+        redis_server.start()
+    assert alice.api.get(f"/v1/video/{accepted[0].json()['id']}").status_code == 200, \
+        "the first request after the restart finds a fresh connection"
+    jobs = [wait_for(alice, a.json()["id"], timeout=300) for a in accepted]
+    assert [j["status"] for j in jobs] == ["completed"] * 5, [j.get("error") for j in jobs]

@@ -69,15 +69,18 @@ def test_a_job_lost_on_its_last_attempt_fails_with_worker_lost(
         attempts=3, input={"video_url": media_host.url("/sentence.mp4"), "tasks": ["transcribe"]},
     )
     redis = service.redis()
+    queue = "reelserve:queue:alice"
     with redis.pipeline(transaction=True) as pipe:  # the ghost claims it before anyone else can
         pipe.hset(f"reelserve:job:{job.id}", mapping=job.fields())
-        pipe.xadd("reelserve:queue", {"job_id": job.id})
-        pipe.xreadgroup("dispatchers", "ghost-runner", {"reelserve:queue": ">"}, count=1)
-        *_, claimed = pipe.execute()
-    assert claimed[0][1][0][1] == {"job_id": job.id}
+        pipe.xgroup_create(queue, "dispatchers", id="0", mkstream=True)
+        pipe.xadd(queue, {"job_id": job.id, "type": "analyze"})
+        pipe.sadd("reelserve:queue-owners", "alice")
+        pipe.xreadgroup("dispatchers", "ghost-runner", {queue: ">"}, count=1)
+        *_, claimed = pipe.execute(raise_on_error=False)
+    assert claimed[0][1][0][1] == {"job_id": job.id, "type": "analyze"}
 
     lost = wait_for(alice, job.id, timeout=60)
     assert lost["status"] == "failed"
     assert lost["error"]["code"] == "worker_lost"
     assert lost["attempts"] == 3
-    assert redis.xpending("reelserve:queue", "dispatchers")["pending"] == 0, "entry acknowledged"
+    assert redis.xpending(queue, "dispatchers")["pending"] == 0, "entry acknowledged"

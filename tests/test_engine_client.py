@@ -118,3 +118,18 @@ def test_the_first_engine_that_supports_a_request_is_chosen_and_refusals_are_nam
     assert asyncio.run(first_supporting([no, yes], Support(ok=True))) is yes
     with pytest.raises(ProviderUnavailable, match="engine 'down': not loaded; engine 'engine': not this pair"):
         asyncio.run(first_supporting([no], Support(ok=True), refusals=["engine 'down': not loaded"]))
+
+
+def test_an_engine_too_busy_to_answer_supports_is_taken_at_its_last_word() -> None:
+    class Flaky(Handle):
+        """Answers once, then its queue is full."""
+
+        def remote(self, *args: Any) -> Any:
+            answer, self.answer = self.answer, BackPressureError(num_queued_requests=1, max_queued_requests=1)
+            return Handle(answer=answer).remote()
+
+    engine = client(Flaky(answer=EngineMessage(result={"ok": False, "reason": "not this pair"})))
+    request = Support(ok=True)
+    assert asyncio.run(engine.supports(request)).reason == "not this pair"
+    assert asyncio.run(engine.supports(request)).reason == "not this pair", "the last word, not a refusal"
+    assert asyncio.run(engine.supports(Support(ok=False))).ok, "never asked: busy is no reason to refuse"

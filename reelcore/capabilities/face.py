@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 from reelcore.engine import Produced
 from reelcore.media import MediaRef
@@ -26,6 +26,7 @@ class LipsyncInput(BaseModel):
     language: str | None = Field(None, description="Language of the words (BCP-47), for their phonemes.")
     sync_mode: SyncMode = "bounce"
     face: FacePick | None = None
+    api_key: SecretStr | None = Field(None, description="The owner's key, for a BYOK engine.")
 
 
 class AnimateInput(BaseModel):
@@ -33,6 +34,7 @@ class AnimateInput(BaseModel):
     audio: MediaRef
     words: list[Word] = Field(default_factory=list, description="Timings of `audio`, if known.")
     language: str | None = Field(None, description="Language of the words (BCP-47), for their phonemes.")
+    api_key: SecretStr | None = Field(None, description="The owner's key, for a BYOK engine.")
 
 
 class RenderedVideo(BaseModel):

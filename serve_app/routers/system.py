@@ -23,9 +23,11 @@ async def healthz(services: ServicesDep) -> dict[str, str]:
 
 
 @router.get("/v1/providers", operation_id="list_providers")
-async def list_providers(_: OwnerDep, services: ServicesDep) -> ProviderList:
-    """Every engine of every operation, with its availability and, if unavailable, why."""
-    return ProviderList(data=await services.providers.list())
+async def list_providers(owner: OwnerDep, services: ServicesDep) -> ProviderList:
+    """Every engine of every operation, with its availability for the caller (BYOK ones need
+    the caller's own key) and, if unavailable, why."""
+    keys = await services.provider_keys.providers(owner)
+    return ProviderList(data=await services.providers.list(keys))
 
 
 @router.get("/metrics", operation_id="metrics", response_class=Response)
@@ -37,8 +39,8 @@ async def metrics(services: ServicesDep) -> Response:
     for field, value in sorted(counters.items()):
         event, _, job_type = field.partition(":")
         jobs.add_metric([job_type, event], float(value))
-    queue = GaugeMetricFamily("reelserve_queue_length", "Entries in the job stream.")
-    queue.add_metric([], float(await services.redis.xlen(services.keys.queue)))
+    queue = GaugeMetricFamily("reelserve_queue_length", "Jobs accepted and not finished, all owners.")
+    queue.add_metric([], float(await services.redis.hget(services.keys.active_jobs, "*") or 0))
     available = GaugeMetricFamily("reelserve_provider_available", "1 if the provider can serve.",
                                   labels=["operation", "provider"])
     for provider in await services.providers.list():

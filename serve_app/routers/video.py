@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 from sse_starlette.sse import EventSourceResponse
 
@@ -24,59 +24,66 @@ from reelcore.schemas import (
 from serve_app.deps import IdempotencyKey, OwnerDep, ServicesDep
 from serve_app.results import present
 
-ERRORS = {code: {"model": ErrorResponse} for code in (401, 404, 409, 422)}
+ERRORS = {code: {"model": ErrorResponse} for code in (401, 404, 409, 422, 503)}
+SUBMIT_ERRORS = {429: {"model": ErrorResponse, "description": "Past the caller's rate or queue "
+                       "bound (`rate_limited`, `queue_full`): retry after `Retry-After` seconds."}}
 router = APIRouter(prefix="/v1/video", tags=["video"], responses=ERRORS)
 
 
 async def submit(
-    job_type: JobType, body: BaseModel, owner: str, services: ServicesDep, key: str | None
+    job_type: JobType, body: BaseModel, owner: str, services: ServicesDep, key: str | None,
+    response: Response,
 ) -> VideoJob:
     """The job, as `GET /v1/video/{id}` shows it; a repeated Idempotency-Key answers with the job
-    it created before any provider is chosen or engine asked."""
+    it created before any limit is counted, provider chosen or engine asked."""
     replayed = key and await services.jobs.replay(owner, job_type, body, key)
     if replayed:
         return shown(replayed, services)
+    limits = await services.admission.limits(owner)
+    window = await services.admission.take_submission(owner, limits)
+    response.headers.update(window.headers())
     owner_keys = await services.provider_keys.providers(owner)
     provider = await services.providers.choose(job_type, body, owner_keys)
     job, _ = await services.jobs.create(
-        owner_id=owner, job_type=job_type, provider=provider, request=body, idempotency_key=key
+        owner_id=owner, job_type=job_type, provider=provider, request=body, idempotency_key=key,
+        max_active=limits.max_active_jobs, max_queued=services.settings.max_queued_jobs,
     )
     return shown(job, services)
 
 
-@router.post("/generate", status_code=202, operation_id="generate")
-async def generate(body: GenerateRequest, owner: OwnerDep, services: ServicesDep,
-                   idempotency_key: IdempotencyKey = None) -> VideoJob:
+@router.post("/generate", status_code=202, operation_id="generate", responses=SUBMIT_ERRORS)
+async def generate(body: GenerateRequest, response: Response, owner: OwnerDep,
+                   services: ServicesDep, idempotency_key: IdempotencyKey = None) -> VideoJob:
     """Text -> video."""
-    return await submit(JobType.generate, body, owner, services, idempotency_key)
+    return await submit(JobType.generate, body, owner, services, idempotency_key, response)
 
 
-@router.post("/avatar", status_code=202, operation_id="avatar")
-async def avatar(body: AvatarRequest, owner: OwnerDep, services: ServicesDep,
-                 idempotency_key: IdempotencyKey = None) -> VideoJob:
+@router.post("/avatar", status_code=202, operation_id="avatar", responses=SUBMIT_ERRORS)
+async def avatar(body: AvatarRequest, response: Response, owner: OwnerDep,
+                 services: ServicesDep, idempotency_key: IdempotencyKey = None) -> VideoJob:
     """Still image + audio (or text + voice) -> talking-head video."""
-    return await submit(JobType.avatar, body, owner, services, idempotency_key)
+    return await submit(JobType.avatar, body, owner, services, idempotency_key, response)
 
 
-@router.post("/lipsync", status_code=202, operation_id="lipsync")
-async def lipsync(body: LipsyncRequest, owner: OwnerDep, services: ServicesDep,
-                  idempotency_key: IdempotencyKey = None) -> VideoJob:
+@router.post("/lipsync", status_code=202, operation_id="lipsync", responses=SUBMIT_ERRORS)
+async def lipsync(body: LipsyncRequest, response: Response, owner: OwnerDep,
+                  services: ServicesDep, idempotency_key: IdempotencyKey = None) -> VideoJob:
     """Video + audio -> the video with its lips re-aligned to the audio."""
-    return await submit(JobType.lipsync, body, owner, services, idempotency_key)
+    return await submit(JobType.lipsync, body, owner, services, idempotency_key, response)
 
 
-@router.post("/dub", status_code=202, operation_id="dub")
-async def dub(body: DubRequest, owner: OwnerDep, services: ServicesDep,
-              idempotency_key: IdempotencyKey = None) -> VideoJob:
+@router.post("/dub", status_code=202, operation_id="dub", responses=SUBMIT_ERRORS)
+async def dub(body: DubRequest, response: Response, owner: OwnerDep,
+              services: ServicesDep, idempotency_key: IdempotencyKey = None) -> VideoJob:
     """Video -> the same video in another language, lips re-synced."""
-    return await submit(JobType.dub, body, owner, services, idempotency_key)
+    return await submit(JobType.dub, body, owner, services, idempotency_key, response)
 
 
-@router.post("/analyze", status_code=202, operation_id="analyze")
-async def analyze(body: AnalyzeRequest, owner: OwnerDep, services: ServicesDep,
-                  idempotency_key: IdempotencyKey = None) -> VideoJob:
+@router.post("/analyze", status_code=202, operation_id="analyze", responses=SUBMIT_ERRORS)
+async def analyze(body: AnalyzeRequest, response: Response, owner: OwnerDep,
+                  services: ServicesDep, idempotency_key: IdempotencyKey = None) -> VideoJob:
     """Video -> transcript, scenes, embeddings, answers."""
-    return await submit(JobType.analyze, body, owner, services, idempotency_key)
+    return await submit(JobType.analyze, body, owner, services, idempotency_key, response)
 
 
 def shown(job: VideoJob, services: ServicesDep) -> VideoJob:
