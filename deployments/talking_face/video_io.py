@@ -27,17 +27,28 @@ class VideoInfo:
 
 
 def video_info(path: Path) -> VideoInfo:
-    """Size, frame rate and frame count (counted by decoding when the header has none)."""
+    """Size, frame rate and frame count as frames_rgb reads the clip: at a constant rate."""
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
                 raise UnsupportedMedia("the video has no video stream")
             stream = container.streams.video[0]
-            fps = float(stream.average_rate or stream.guessed_rate or 25)
-            frames = stream.frames or sum(1 for _ in container.decode(stream))
+            fps = frame_rate(stream)
+            frames = stream.frames
+            if not frames or abs(fps - float(stream.average_rate or 0)) > 0.01 * fps:
+                times = [float(p.pts * p.time_base) for p in container.demux(stream) if p.pts is not None]
+                frames = round((max(times) - min(times)) * fps) + 1 if times else 0
             return VideoInfo(stream.codec_context.width, stream.codec_context.height, fps, frames)
     except av.FFmpegError as exc:
         raise UnsupportedMedia(f"the video cannot be decoded: {exc}") from exc
+
+
+def frame_rate(stream: VideoStream) -> float:
+    """The constant rate a clip is read at. A variable-rate recording (a phone that drops
+    frames when busy) has its frames on the grid of its base rate: that rate keeps every frame
+    at its time. A base rate over 60 is a timestamp clock, not a frame grid: the average then."""
+    base, average = float(stream.guessed_rate or 0), float(stream.average_rate or 0)
+    return base if 0 < base <= 60 else average or 25.0
 
 
 @contextmanager
@@ -56,10 +67,27 @@ def open_video(path: Path) -> Iterator[tuple[InputContainer, VideoStream]]:
 
 
 def frames_rgb(path: Path) -> Iterator[np.ndarray]:
-    """Every frame of the first video stream, as RGB arrays."""
+    """The first video stream as RGB arrays at a constant rate (frame_rate): frame i is what
+    shows at i / fps from the first frame, so a variable-rate clip has frames repeated where
+    its source skipped some (and dropped where two fall on one slot), as every engine, and the
+    sound, count time in frames. A frame without a timestamp is taken as it comes."""
     with open_video(path) as (container, stream):
+        fps = frame_rate(stream)
+        start, shown, held = None, 0, None
         for frame in container.decode(stream):
-            yield frame.to_ndarray(format="rgb24")
+            if frame.time is None:
+                yield frame.to_ndarray(format="rgb24")
+                continue
+            start = frame.time if start is None else start
+            slot = round((frame.time - start) * fps)
+            if held is not None and shown < slot:
+                rgb = held.to_ndarray(format="rgb24")
+                for _ in range(slot - shown):
+                    yield rgb
+                shown = slot
+            held = frame
+        if held is not None:
+            yield held.to_ndarray(format="rgb24")
 
 
 def read_audio(path: Path, rate: int = 16000) -> np.ndarray:
