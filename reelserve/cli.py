@@ -113,13 +113,15 @@ def analyze(ctx, video, tasks, question, provider, webhook_url, wait):
 @click.option("--width", type=int, default=None)
 @click.option("--height", type=int, default=None)
 @click.option("--fps", type=int, default=None)
+@click.option("--seed", type=int, default=None, help="Render the same frames as an earlier job's seed.")
+@click.option("--image", default=None, help="A first frame (URL or file): image-to-video.")
 @provider_option
 @webhook_option
 @wait_option
 @click.pass_context
-def generate(ctx, prompt, wait, **fields):
-    """Text -> video."""
-    _submit(ctx, "generate", wait, prompt, **fields)
+def generate(ctx, prompt, image, wait, **fields):
+    """Text (and optionally a first frame) -> video."""
+    _submit(ctx, "generate", wait, prompt, image_url=_source(ctx.obj["client"], image), **fields)
 
 
 @cli.command()
