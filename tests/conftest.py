@@ -29,6 +29,7 @@ from tests.heygen_server import HeyGenServer
 from tests.media import silence, speech, talking_video
 from tests.servers import MediaHost
 from tests.sync_labs_server import SyncLabsServer
+from tests.twelve_labs_server import TwelveLabsServer
 from tests.vendor_server import VendorServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,7 +108,7 @@ class Service:
 
 ELEVENLABS_KEY = "sk_eleven_test_0123456789"
 VENDOR_KEYS = {"sync-labs": "sk_sync_test_0123456789abcdef", "heygen": "hg_test_0123456789abcdef",
-               "elevenlabs": ELEVENLABS_KEY}
+               "elevenlabs": ELEVENLABS_KEY, "twelve-labs": "tlk_test_0123456789abcdef"}
 """Each vendor contract server's valid key (an owner stores it with PUT provider-keys)."""
 
 
@@ -116,7 +117,8 @@ def vendors() -> Iterator[dict[str, VendorServer]]:
     """Local servers keeping each commercial vendor's documented contract, by engine name."""
     servers: dict[str, VendorServer] = {"sync-labs": SyncLabsServer(VENDOR_KEYS["sync-labs"]),
                                         "heygen": HeyGenServer(VENDOR_KEYS["heygen"]),
-                                        "elevenlabs-dub": ElevenLabsDubbingServer(ELEVENLABS_KEY)}
+                                        "elevenlabs-dub": ElevenLabsDubbingServer(ELEVENLABS_KEY),
+                                        "twelve-labs": TwelveLabsServer(VENDOR_KEYS["twelve-labs"])}
     yield servers
     for server in servers.values():
         server.close()
