@@ -101,6 +101,8 @@ class Service:
     base_url: str
     redis_url: str
     storage_dir: Path
+    dashboard_url: str
+    """This session's Ray dashboard (other Ray clusters may run on the machine)."""
 
     def redis(self) -> Redis:
         return Redis.from_url(self.redis_url, decode_responses=True)
@@ -195,7 +197,7 @@ def service(redis_url: str, tmp_path_factory: pytest.TempPathFactory,
     while application_status(dashboard) != "RUNNING":
         assert time.monotonic() < deadline + 120, "the engines never all started"
         time.sleep(0.5)
-    yield Service(base_url, redis_url, storage)
+    yield Service(base_url, redis_url, storage, f"http://127.0.0.1:{dashboard}")
     serve.shutdown()
     ray.shutdown()
 

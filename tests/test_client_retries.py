@@ -3,6 +3,8 @@ attempts of a submission (so a retry never makes two jobs)."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -67,7 +69,8 @@ def test_a_refusal_that_is_not_transient_is_not_retried() -> None:
 def test_events_reopen_a_stream_closed_before_the_job_ended() -> None:
     """Serve's proxy ends a request after `request_timeout_s`: the SDK follows on."""
     def event(status: str) -> str:
-        return f'data: {{"event": "job.updated", "job": {__import__("json").dumps({**JOB, "status": status})}}}\n\n'
+        job = json.dumps({**JOB, "status": status})
+        return f'data: {{"event": "job.updated", "job": {job}}}\n\n'
 
     client, seen = client_answering(
         httpx.Response(200, text=event("processing")),  # closed by the proxy mid-job

@@ -13,11 +13,12 @@ from tests.conftest import Owner, Service, wait_for
 DISPATCHER = "ServeReplica:reelserve:Dispatcher"
 
 
-def actor_pid(class_name: str) -> int:
+def actor_pid(service: Service, class_name: str) -> int:
     """The process of this session's live actor of `class_name` (Ray's own record of it)."""
     from ray.util.state import list_actors
 
-    found = list_actors(filters=[("class_name", "=", class_name), ("state", "=", "ALIVE")])
+    found = list_actors(address=service.dashboard_url,
+                        filters=[("class_name", "=", class_name), ("state", "=", "ALIVE")])
     assert found, f"no live {class_name}"
     return found[0].pid
 
@@ -115,7 +116,7 @@ def test_killed_ingress_and_proxy_during_an_sdk_burst_lose_and_duplicate_nothing
         first = list(pool.map(submit, range(8)))
         for start, actor in ((8, "ServeReplica:reelserve:Ingress"), (16, "ProxyActor")):
             later = pool.map(submit, range(start, start + 8))
-            os.kill(actor_pid(actor), signal.SIGKILL)
+            os.kill(actor_pid(service, actor), signal.SIGKILL)
             first += list(later)
     assert len(first) == len(set(first)) == 24, "one job per submission"
     listed = {j.id for j in sdk.list_jobs(limit=100).data}
