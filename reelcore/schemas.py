@@ -313,10 +313,14 @@ class MediaInfo(BaseModel):
     duration_seconds: float | None
     has_video: bool
     has_audio: bool
-    width: int | None = None
+    width: int | None = Field(None, description="As displayed: after `rotation`.")
     height: int | None = None
-    fps: float | None = None
+    fps: float | None = Field(None, description="Average frames per second (phones record a "
+                                                "variable rate).")
     is_image: bool = False
+    rotation: Literal[0, 90, 180, 270] = Field(
+        0, description="Degrees the stored pictures are turned clockwise for display (a phone held "
+                       "upright records them sideways); outputs are written upright.")
 
 
 class Upload(BaseModel):

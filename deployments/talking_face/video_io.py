@@ -14,6 +14,7 @@ from av.container import InputContainer
 from av.video.stream import VideoStream
 
 from reelcore.errors import UnsupportedMedia
+from reelcore.media import clockwise, upright
 
 AUDIO_RATE = 48000
 
@@ -27,15 +28,22 @@ class VideoInfo:
 
 
 def video_info(path: Path) -> VideoInfo:
-    """Size, frame rate and frame count (counted by decoding when the header has none)."""
+    """Size as displayed (turned by the display matrix), average frame rate (a variable rate is
+    played back at it), and frame count (counted by decoding when the header has none)."""
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
                 raise UnsupportedMedia("the video has no video stream")
             stream = container.streams.video[0]
             fps = float(stream.average_rate or stream.guessed_rate or 25)
-            frames = stream.frames or sum(1 for _ in container.decode(stream))
-            return VideoInfo(stream.codec_context.width, stream.codec_context.height, fps, frames)
+            first = next(container.decode(stream), None)
+            if first is None:
+                raise UnsupportedMedia("the video has no frames")
+            frames = stream.frames or 1 + sum(1 for _ in container.decode(stream))
+            width, height = first.width, first.height
+            if clockwise(first) % 180:
+                width, height = height, width
+            return VideoInfo(width, height, fps, frames)
     except av.FFmpegError as exc:
         raise UnsupportedMedia(f"the video cannot be decoded: {exc}") from exc
 
@@ -56,10 +64,11 @@ def open_video(path: Path) -> Iterator[tuple[InputContainer, VideoStream]]:
 
 
 def frames_rgb(path: Path) -> Iterator[np.ndarray]:
-    """Every frame of the first video stream, as RGB arrays."""
+    """Every frame of the first video stream, as RGB arrays the way they are displayed: any pixel
+    format (10-bit, 4:4:4) converted, a phone's sideways frames turned upright."""
     with open_video(path) as (container, stream):
         for frame in container.decode(stream):
-            yield frame.to_ndarray(format="rgb24")
+            yield upright(frame)
 
 
 def read_audio(path: Path, rate: int = 16000) -> np.ndarray:
