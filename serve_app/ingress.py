@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 
 from reelcore.engine_client import engine_clients
 from reelcore.errors import InvalidRequest, ReelserveError, ServiceUnavailable
-from reelcore.schemas import JobType
+from reelcore.schemas import ErrorResponse, JobType
 from reelcore.settings import get_settings
 from reelcore.storage import get_storage
 from serve_app.admission import Admission
@@ -39,14 +39,17 @@ app = FastAPI(
     title="reelserve",
     version="0.1.0",
     description="Video AI behind one job API: every POST answers 202 with a VideoJob.",
+    responses={503: {"model": ErrorResponse, "description": "`service_unavailable`: the job store "
+                     "is not answering; retry after `Retry-After` seconds."}},
 )
 for router in (video.router, uploads.router, files.router, voices.router, collections.router,
                account.router, system.router):
     app.include_router(router)
 
 
-def _error(exc: ReelserveError) -> JSONResponse:
-    return JSONResponse({"error": exc.to_dict()}, status_code=exc.status, headers=exc.headers())
+def _error(exc: ReelserveError, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": exc.to_dict()}, status_code=exc.status,
+                        headers={**exc.headers(), **(headers or {})})
 
 
 @app.exception_handler(ReelserveError)
@@ -68,9 +71,10 @@ async def on_validation_error(_: Request, exc: RequestValidationError) -> JSONRe
 @app.exception_handler(HTTPException)
 async def on_http_error(_: Request, exc: HTTPException) -> JSONResponse:
     err = ReelserveError(str(exc.detail))
-    err.code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    err.code = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed"}.get(
+        exc.status_code, "http_error")
     err.status = exc.status_code
-    return _error(err)
+    return _error(err, exc.headers)  # 405 keeps its `Allow`
 
 
 @app.exception_handler(RedisConnectionError)

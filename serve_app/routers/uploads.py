@@ -19,7 +19,9 @@ from serve_app.clock import utcnow
 from serve_app.deps import OwnerDep, ServicesDep
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"],
-                   responses={c: {"model": ErrorResponse} for c in (401, 413, 415, 422)})
+                   responses={c: {"model": ErrorResponse} for c in (401, 413, 415, 422)}
+                   | {400: {"model": ErrorResponse, "description": "`invalid_request`: the multipart "
+                                                                   "body cannot be parsed."}})
 
 
 def safe_name(name: str | None) -> str:

@@ -1,0 +1,81 @@
+"""What a schema-driven fuzzer (schemathesis, `bench/fuzz.py`) relies on (issue 13 item 6): the
+OpenAPI states every status the API answers, the cross-field rules the models enforce, and the
+links from a submission to its job; unknown methods get 405 with `Allow`.
+"""
+
+from __future__ import annotations
+
+import httpx
+import jsonschema
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from reelcore.schemas import AnalyzeRequest, AvatarRequest, SearchRequest
+
+URL = "https://media.example.com/a.mp4"
+SAME_VERDICT = [  # model, body: the JSON Schema and the model must agree on each
+    (AvatarRequest, {"image_url": URL, "audio_url": URL}),
+    (AvatarRequest, {"image_url": URL, "text": "hi", "voice_id": "v"}),
+    (AvatarRequest, {"image_url": URL}),
+    (AvatarRequest, {"image_url": URL, "text": "hi"}),
+    (AvatarRequest, {"image_url": URL, "audio_url": None, "text": "hi", "voice_id": None}),
+    (AvatarRequest, {"image_url": URL, "audio_url": URL, "text": "hi", "voice_id": "v"}),
+    (AnalyzeRequest, {"video_url": URL, "tasks": ["transcribe"]}),
+    (AnalyzeRequest, {"video_url": URL, "tasks": ["qa"], "question": "why?"}),
+    (AnalyzeRequest, {"video_url": URL, "tasks": ["qa"]}),
+    (AnalyzeRequest, {"video_url": URL, "tasks": ["qa"], "question": None}),
+    (AnalyzeRequest, {"video_url": URL, "tasks": ["qa"], "question": "   "}),
+    (AnalyzeRequest, {"video_url": URL, "tasks": ["scenes"], "question": "why?"}),
+    (AnalyzeRequest, {"video_url": URL, "tasks": ["scenes", "scenes"]}),
+    (SearchRequest, {"query": "  "}),
+    (SearchRequest, {"query": "trains"}),
+]
+
+
+@pytest.mark.parametrize(("model", "body"), SAME_VERDICT)
+def test_the_schema_states_the_models_cross_field_rules(model: type[BaseModel], body: dict) -> None:
+    try:
+        model.model_validate(body)
+        accepted = True
+    except ValidationError:
+        accepted = False
+    schema_ok = jsonschema.Draft202012Validator(model.model_json_schema()).is_valid(body)
+    assert schema_ok == accepted
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict:
+    from serve_app.ingress import app
+
+    return app.openapi()
+
+
+def test_every_status_the_api_answers_is_documented(spec: dict) -> None:
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            documented = operation["responses"].keys()
+            assert "503" in documented, (method, path)  # the job store away
+            if path.startswith("/v1/") and not path.startswith("/v1/files"):
+                assert "401" in documented, (method, path)
+    upload = spec["paths"]["/v1/uploads"]["post"]["responses"]
+    assert upload.keys() >= {"400", "413", "415", "422"}
+    for operation in ("generate", "avatar", "lipsync", "dub", "analyze"):
+        assert spec["paths"][f"/v1/video/{operation}"]["post"]["responses"].keys() >= {"202", "409", "429"}
+
+
+def test_submissions_link_to_their_job(spec: dict) -> None:
+    links = spec["paths"]["/v1/video/analyze"]["post"]["responses"]["202"]["links"]
+    assert {link["operationId"] for link in links.values()} == {"get_job", "cancel_job", "job_events"}
+    assert all(link["parameters"] == {"job_id": "$response.body#/id"} for link in links.values())
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("TRACE", "/v1/video/analyze", "POST"),
+    ("PUT", "/v1/video/vj_01ARZ3NDEKTSV4RRFFQ69G5FAV", "GET"),
+    ("DELETE", "/v1/uploads", "POST"),
+])
+def test_unknown_methods_get_405_with_allow(service, method: str, path: str, allowed: str) -> None:
+    response = httpx.request(method, f"{service.base_url}{path}")
+    assert response.status_code == 405
+    assert response.headers["allow"] == allowed
+    assert response.json()["error"]["code"] == "method_not_allowed"
