@@ -8,11 +8,14 @@ from __future__ import annotations
 import httpx
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, settings
 from pydantic import BaseModel, ValidationError
 
 from reelcore.schemas import AnalyzeRequest, AvatarRequest, SearchRequest
 
 URL = "https://media.example.com/a.mp4"
+FUZZ_EXAMPLES = 8
+"""Cases per operation in the suite's bounded fuzz (about 25 operations)."""
 SAME_VERDICT = [  # model, body: the JSON Schema and the model must agree on each
     (AvatarRequest, {"image_url": URL, "audio_url": URL}),
     (AvatarRequest, {"image_url": URL, "text": "hi", "voice_id": "v"}),
@@ -79,3 +82,25 @@ def test_unknown_methods_get_405_with_allow(service, method: str, path: str, all
     assert response.status_code == 405
     assert response.headers["allow"] == allowed
     assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+@pytest.fixture(scope="module")
+def api_schema(service):
+    import schemathesis
+
+    return schemathesis.openapi.from_url(f"{service.base_url}/openapi.json")
+
+
+def _fuzz_schema():
+    import schemathesis
+
+    return schemathesis.pytest.from_fixture("api_schema")
+
+
+@_fuzz_schema().parametrize()
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+def test_fuzzed_requests_get_documented_answers(case, alice) -> None:
+    """A bounded schemathesis run through the real service, every check: no 500, every status
+    and body as documented, schema-valid bodies accepted, invalid ones refused. The large run,
+    with the stateful phase, is `bench/fuzz.py`."""
+    case.call_and_validate(headers={"Authorization": f"Bearer {alice.api_key}"})
