@@ -11,13 +11,18 @@ eye distances, and compares it with what the real mouth did after the split: Pea
 absolute error. Beside it: chance (the untouched first-half frames against the same truth),
 the warp engine (the fallback, and the engine before the library), and the p/b/m onset ratio
 (median gap at p/b/m word onsets over that at other onsets; real footage 0.2-0.5, ignoring
-them about 1). With --crops, the mouth of the same output frames is saved at 1:1 beside the
-real one (truth | library | warp) for a viewer to judge.
+them about 1). For the library: how often its path jumps to another part of the clip, how
+many runs of consecutive source mouths it has (a held frame also ends a run), and
+the flicker (mean second difference of the grey mouth box from frame to frame, which a mouth
+that jumps and comes back raises and smooth motion does not) beside that of the untouched
+video frames it was drawn on. With --crops, the mouth of the same output frames is saved at
+1:1 beside the real one (truth | library | warp) for a viewer to judge.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import wave
 from pathlib import Path
@@ -92,17 +97,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("clips", nargs="*", type=Path)
     parser.add_argument("--crops", type=Path, help="save mouth crops (truth | library | warp) here")
+    parser.add_argument("--library-only", action="store_true", help="skip the warp engine")
     args = parser.parse_args()
     clips = args.clips or [SHARED / f"{name}.mp4" for name in CLIPS]
     asr = FasterWhisperEngine(model_name="base")
     asr.load()
-    engines = {"library": FaceMeshLipsyncEngine(), "warp": FaceMeshLipsyncEngine(min_eye_px=1e9)}
+    engines = {"library": FaceMeshLipsyncEngine()}
+    if not args.library_only:
+        engines["warp"] = FaceMeshLipsyncEngine(min_eye_px=1e9)
     for engine in engines.values():
         engine.load()
     print(f"{'clip':26} {'size':>9} {'lang':>4} {'chance r':>8} {'library r':>9} {'MAE':>6} "
-          f"{'warp r':>7} {'MAE':>6} {'p/b/m: real':>11} {'library':>7} {'warp':>6}")
+          f"{'warp r':>7} {'MAE':>6} {'p/b/m: real':>11} {'library':>7} {'warp':>6} "
+          f"{'jumps/runs/frames':>17} {'flicker: video':>14} {'library':>7}")
     for clip in clips:
         work = Path(tempfile.mkdtemp(prefix="reenact-"))
+        print(f"# {clip.stem}: outputs in {work}", file=sys.stderr)
         head, tail, cut = split(clip, work)
         transcript = asr.transcribe(TranscribeRequest(audio=media_ref(tail)), Call(lambda _: None, work))
         words = [w for s in transcript.segments for w in s.words if w.probability >= MIN_WORD_PROBABILITY]
@@ -114,7 +124,7 @@ def main() -> None:
         n = round((times[-1] - cut / fps) * fps)
         out_times = np.arange(n) / fps
         truth = opening(cut / fps + out_times)
-        outputs = {}
+        outputs, runs = {}, ""
         for name, engine in engines.items():
             request = LipsyncInput(video=media_ref(head), audio=media_ref(tail), words=words,
                                    language=transcript.language)
@@ -122,21 +132,52 @@ def main() -> None:
             scratch.mkdir()
             result = engine.lipsync(request, Call(lambda _: None, scratch))
             outputs[name] = result.video.path
+            if result.render["method"] == "library":
+                runs = f"{result.render['jumps']}/{result.render['runs']}/{n}"
         chance = opening(out_times)
         row = [f"{clip.stem:26} {video_info(clip).width}x{video_info(clip).height:<4} {transcript.language:>4}",
                f"{_r(chance, truth):8.2f}"]
         ratios = [onset_ratio(out_times, truth, _dicts(words))[2]]
-        for path in outputs.values():
-            got = mouth_shapes(path, work_height=960)[1][:n, 0]
+        for name in ("library", "warp"):
+            if name not in outputs:
+                row.append(f"{'-':>9} {'-':>6}")
+                ratios.append(np.nan)
+                continue
+            got = mouth_shapes(outputs[name], work_height=960)[1][:n, 0]
             row.append(f"{_r(got, truth):9.2f} {np.nanmean(np.abs(got - truth[:len(got)])):6.3f}")
             ratios.append(onset_ratio(out_times[:len(got)], got, _dicts(words))[2])
-        print(" ".join(row), f"{ratios[0]:11.2f} {ratios[1]:7.2f} {ratios[2]:6.2f}")
+        box = mouth_box(head)
+        print(" ".join(row), f"{ratios[0]:11.2f} {ratios[1]:7.2f} {ratios[2]:6.2f} {runs:>17} "
+              f"{flicker(head, box, n):14.2f} {flicker(outputs['library'], box, n):7.2f}")
         if args.crops:
             args.crops.mkdir(parents=True, exist_ok=True)
             truth_clip = work / "truth.mp4"
             _tail_video(clip, cut, truth_clip)
             picks = list(np.linspace(5, n - 5, 6).astype(int))
-            crops([truth_clip, outputs["library"], outputs["warp"]], picks, args.crops, clip.stem)
+            crops([truth_clip, *outputs.values()], picks, args.crops, clip.stem)
+
+
+def mouth_box(video: Path) -> tuple[slice, slice]:
+    """Rows and columns of a square around the mouth of the video's first frame."""
+    rgb = next(frames_rgb(video))
+    tracker = tk.FaceTracker()
+    pts = tracker(rgb)
+    tracker.close()
+    (cx, cy), half = pts[13].astype(int), int(0.6 * tk.eye_distance(pts))
+    return slice(max(cy - half, 0), cy + half), slice(max(cx - half, 0), cx + half)
+
+
+def flicker(video: Path, box: tuple[slice, slice], frames: int) -> float:
+    """Mean |middle - mean of its neighbours| of the grey mouth box over the first `frames`."""
+    steps, before, middle = [], None, None
+    for k, rgb in enumerate(frames_rgb(video)):
+        if k >= frames:
+            break
+        grey = cv2.cvtColor(np.ascontiguousarray(rgb[box]), cv2.COLOR_RGB2GRAY).astype(np.float32)
+        if before is not None:
+            steps.append(np.abs(middle - 0.5 * (before + grey)).mean())
+        before, middle = middle, grey
+    return float(np.mean(steps))
 
 
 def _dicts(words) -> list[dict]:

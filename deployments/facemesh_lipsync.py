@@ -152,13 +152,17 @@ class _FromLibrary:
         rest = np.median(library.features[:, 2:], axis=0)
         pose = np.array([library_pose(faces[k], rest) for k in order])
         self.library = library
-        self.picks = mouth_choice.choose(library, mouth_choice.shape_costs(library, opening, width, pose))
-        runs = 1 + int(np.sum(np.diff([library.patches[j].frame for j in self.picks]) != 1))
+        self.picks = mouth_choice.choose(library, opening, width, pose)
+        self.layers = mouth_choice.layers(library, self.picks)
+        step = np.diff([library.patches[j].frame for j in self.picks])
         self.summary = {"method": "library", "library_frames": len(library.patches),
-                        "distinct_frames_used": len(set(self.picks.tolist())), "runs": runs}
+                        "distinct_frames_used": len(set(self.picks.tolist())),
+                        "runs": 1 + int(np.sum(step != 1)), "jumps": int(np.sum((step != 1) & (step != 0)))}
 
     def __call__(self, i: int, rgb: np.ndarray, pts: np.ndarray, strength: float) -> np.ndarray:
-        return composite.paste_mouth(rgb, pts, self.library.patches[self.picks[i]], strength)
+        for j, opacity in self.layers[i]:
+            rgb = composite.paste_mouth(rgb, pts, self.library.patches[j], strength * opacity)
+        return rgb
 
 
 def library_pose(pts: np.ndarray | None, rest: np.ndarray) -> np.ndarray:

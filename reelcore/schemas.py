@@ -57,7 +57,7 @@ class JobStatus(StrEnum):
 
 # Engines each operation knows, best first. `auto` picks the first available one; the rest are
 # listed by `GET /v1/providers` with the reason they are unavailable.
-GenerateProvider = Literal["ltx-video", "wan", "cogvideox", "sora", "runway"]
+GenerateProvider = Literal["ltx-video", "wan2.1", "cogvideox", "sora", "runway"]
 AvatarProvider = Literal[
     "hallo3", "liveportrait", "echomimicv2", "v-express", "skyreels-a1", "heygen", "facemesh-avatar"
 ]
@@ -105,6 +105,10 @@ class GenerateRequest(_Request):
     height: int = Field(512, ge=256, le=1080)
     fps: int = Field(24, ge=8, le=60)
     provider: Literal["auto", GenerateProvider] = "auto"
+    seed: int | None = Field(None, ge=0, le=2**32 - 1, description="(ours) The same seed and request "
+                             "render the same frames; drawn at random when absent and returned in the result.")
+    image_url: Url | None = Field(None, description="(ours) A first frame (JPG or PNG): image-to-video, "
+                                                    "where the provider supports it.")
 
 
 def _given(*fields: str) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """`reelserve`: the command line over the SDK.
 
     reelserve analyze talk.mp4 --task transcribe --wait
+    reelserve lipsync talk.mp4 speech.wav --sync-mode loop --face 640,360@0 --wait
     reelserve jobs list --status completed
     reelserve jobs cancel vj_...
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import click
 from pydantic import ValidationError
@@ -21,7 +22,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from reelcore.errors import ReelserveError
-from reelcore.schemas import VideoJob
+from reelcore.schemas import SyncMode, VideoJob
 from reelserve.client import Client
 
 console = Console(stderr=True)
@@ -113,13 +114,15 @@ def analyze(ctx, video, tasks, question, provider, webhook_url, wait):
 @click.option("--width", type=int, default=None)
 @click.option("--height", type=int, default=None)
 @click.option("--fps", type=int, default=None)
+@click.option("--seed", type=int, default=None, help="Render the same frames as an earlier job's seed.")
+@click.option("--image", default=None, help="A first frame (URL or file): image-to-video.")
 @provider_option
 @webhook_option
 @wait_option
 @click.pass_context
-def generate(ctx, prompt, wait, **fields):
-    """Text -> video."""
-    _submit(ctx, "generate", wait, prompt, **fields)
+def generate(ctx, prompt, image, wait, **fields):
+    """Text (and optionally a first frame) -> video."""
+    _submit(ctx, "generate", wait, prompt, image_url=_source(ctx.obj["client"], image), **fields)
 
 
 @cli.command()
@@ -139,9 +142,26 @@ def avatar(ctx, image, audio, wait, **fields):
     _submit(ctx, "avatar", wait, _source(client, image), audio_url=_source(client, audio), **fields)
 
 
+def _face(ctx, param, value: str | None) -> dict | None:
+    """--face X,Y or X,Y@FRAME: the face at pixel (X, Y) of source frame FRAME (default 0)."""
+    if value is None:
+        return None
+    point, _, frame = value.partition("@")
+    try:
+        x, y = (float(v) for v in point.split(","))
+        return {"x": x, "y": y, "frame": int(frame or 0)}
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not X,Y or X,Y@FRAME (pixels, frame number)") from None
+
+
 @cli.command()
 @click.argument("video")
 @click.argument("audio")
+@click.option("--sync-mode", type=click.Choice(get_args(SyncMode)), default=None,
+              help="When audio and video lengths differ (server default: bounce).")
+@click.option("--face", callback=_face, default=None, metavar="X,Y[@FRAME]",
+              help="Re-render the face at pixel X,Y of source frame FRAME (default 0); "
+                   "by default the face that speaks.")
 @provider_option
 @webhook_option
 @wait_option

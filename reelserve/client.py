@@ -33,12 +33,14 @@ class JobTimeout(TimeoutError):
     """`wait_for_job` ran out of time; the job goes on on the server."""
 
 
-RETRIED_STATUSES = frozenset({429, 502, 503, 504})
-"""Answers that say "not now" (rate limit, queue full, a backing service away): worth retrying."""
+RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+"""Answers worth retrying: "not now" (rate limit, queue full, a backing service away), and the
+HTTP proxy's 500 for a request whose replica died under it. Every call retried is safe to repeat:
+reads, cancels, and submissions under one Idempotency-Key."""
 
 
 class Client:
-    """Calls the API. Submissions, reads and cancels that meet a 429/5xx "not now" or a dropped
+    """Calls the API. Submissions, reads and cancels that meet a 429/5xx or a dropped
     connection are retried up to `max_retries` times with exponential backoff (honouring
     `Retry-After`); every submission carries an Idempotency-Key (one is made when none is given),
     so a retried submission never makes a second job."""

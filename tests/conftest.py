@@ -29,6 +29,7 @@ from tests.heygen_server import HeyGenServer
 from tests.media import silence, speech, talking_video
 from tests.servers import MediaHost
 from tests.sync_labs_server import SyncLabsServer
+from tests.twelve_labs_server import TwelveLabsServer
 from tests.vendor_server import VendorServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,7 +108,7 @@ class Service:
 
 ELEVENLABS_KEY = "sk_eleven_test_0123456789"
 VENDOR_KEYS = {"sync-labs": "sk_sync_test_0123456789abcdef", "heygen": "hg_test_0123456789abcdef",
-               "elevenlabs": ELEVENLABS_KEY}
+               "elevenlabs": ELEVENLABS_KEY, "twelve-labs": "tlk_test_0123456789abcdef"}
 """Each vendor contract server's valid key (an owner stores it with PUT provider-keys)."""
 
 
@@ -116,7 +117,8 @@ def vendors() -> Iterator[dict[str, VendorServer]]:
     """Local servers keeping each commercial vendor's documented contract, by engine name."""
     servers: dict[str, VendorServer] = {"sync-labs": SyncLabsServer(VENDOR_KEYS["sync-labs"]),
                                         "heygen": HeyGenServer(VENDOR_KEYS["heygen"]),
-                                        "elevenlabs-dub": ElevenLabsDubbingServer(ELEVENLABS_KEY)}
+                                        "elevenlabs-dub": ElevenLabsDubbingServer(ELEVENLABS_KEY),
+                                        "twelve-labs": TwelveLabsServer(VENDOR_KEYS["twelve-labs"])}
     yield servers
     for server in servers.values():
         server.close()
@@ -182,10 +184,10 @@ def service(redis_url: str, tmp_path_factory: pytest.TempPathFactory,
                     f"http://127.0.0.1:{dashboard}", str(deploy_file)], check=True,
                    capture_output=True)
     base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 480  # minutes on a busy 2-core machine; seconds on a quiet one
     while True:
         try:
-            if httpx.get(f"{base_url}/healthz").status_code == 200:
+            if httpx.get(f"{base_url}/healthz", timeout=30).status_code == 200:
                 break
         except httpx.TransportError:
             pass
@@ -214,7 +216,9 @@ def add_predictor_engines(app: dict, root: Path) -> None:
     predictor written in tests/test_cog_predictor.py (it renders the face still, with the
     speech), under self-hosted provider names; it proves the graphs and media plumbing, not lip
     motion. A translator: the LLM engine on a tiny random model. Analyze's `qwen2.5-vl` on a tiny
-    random Qwen2.5-VL (noise for text, real frames in), and `qwen3-vl` without weights."""
+    random Qwen2.5-VL (noise for text, real frames in), and `qwen3-vl` without weights. Generate's
+    `ltx-video` on a tiny random pipeline (tests/tiny_video_pipelines.py); `wan2.1` and
+    `cogvideox` as local.yaml has them, without weights."""
     from tests.test_cog_predictor import checkout
     from tests.tiny_llm import tiny_llama
     from tests.tiny_vlm import tiny_qwen2_5_vl
@@ -251,8 +255,19 @@ def add_predictor_engines(app: dict, root: Path) -> None:
         args["pipelines"]["analyze"][provider] = {
             "graph": "graphs.analyze:AnalyzeGraph",
             "engines": {**args["pipelines"]["analyze"]["reelserve"]["engines"], "vlm": provider}}
+    add_tiny_ltx(args["engines"], root)
     for name in ("video-retalking", "v-express", "llm-translator", "qwen2.5-vl", "qwen3-vl"):
         app["deployments"].append({"name": name, "ray_actor_options": {"num_cpus": 0.01}})
+
+
+def add_tiny_ltx(engines: dict, root: Path) -> None:
+    """Point ltx-video at a tiny random pipeline, rendering in 2 steps and, so that the too-long
+    path is reachable at the API's smallest sizes, at most 33 frames a pass. (Wan and CogVideoX
+    are tested in process: each diffusers replica adds to the test app's start-up.)"""
+    from tests.tiny_video_pipelines import tiny_ltx
+
+    engines["ltx-video"]["config"] = {"weights_path": str(tiny_ltx(root / "tiny-ltx")), "steps": 2,
+                                      "max_frames_per_pass": 33}
 
 
 @dataclass

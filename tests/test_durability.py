@@ -13,6 +13,15 @@ from tests.conftest import Owner, Service, wait_for
 DISPATCHER = "ServeReplica:reelserve:Dispatcher"
 
 
+def actor_pid(class_name: str) -> int:
+    """The process of this session's live actor of `class_name` (Ray's own record of it)."""
+    from ray.util.state import list_actors
+
+    found = list_actors(filters=[("class_name", "=", class_name), ("state", "=", "ALIVE")])
+    assert found, f"no live {class_name}"
+    return found[0].pid
+
+
 def dispatcher_pids(service: Service) -> list[int]:
     """Our dispatcher replicas: named by Ray's process title, told apart by their REDIS_URL."""
     found = subprocess.run(["pgrep", "-f", DISPATCHER], capture_output=True, text=True)
@@ -84,3 +93,32 @@ def test_a_job_lost_on_its_last_attempt_fails_with_worker_lost(
     assert lost["error"]["code"] == "worker_lost"
     assert lost["attempts"] == 3
     assert redis.xpending(queue, "dispatchers")["pending"] == 0, "entry acknowledged"
+
+
+def test_killed_ingress_and_proxy_during_an_sdk_burst_lose_and_duplicate_nothing(
+    make_owner, service: Service, media_host
+) -> None:
+    """SIGKILL of the Ingress replica, then of the HTTP proxy, while the SDK submits: every
+    submission ends with one job (retries reuse its Idempotency-Key), and every job completes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from reelserve import Client
+
+    owner = make_owner("burst")
+    sdk = Client(service.base_url, owner.api_key, timeout=30, max_retries=12, backoff_seconds=0.5)
+    body = {"video_url": media_host.url("/sentence.mp4"), "tasks": ["transcribe"]}
+
+    def submit(n: int) -> str:
+        return sdk.analyze(idempotency_key=f"burst-{n}", **body).id
+
+    with ThreadPoolExecutor(8) as pool:
+        first = list(pool.map(submit, range(8)))
+        for start, actor in ((8, "ServeReplica:reelserve:Ingress"), (16, "ProxyActor")):
+            later = pool.map(submit, range(start, start + 8))
+            os.kill(actor_pid(actor), signal.SIGKILL)
+            first += list(later)
+    assert len(first) == len(set(first)) == 24, "one job per submission"
+    listed = {j.id for j in sdk.list_jobs(limit=100).data}
+    assert listed == set(first), "no job made twice, none lost"
+    for job_id in first:
+        assert wait_for(owner, job_id, timeout=300)["status"] == "completed"

@@ -4,6 +4,7 @@ amounts) serves as the library. Also the visemes, the sync modes and the choice 
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -13,9 +14,9 @@ from skimage.data import astronaut
 
 from deployments.facemesh_avatar import FaceMeshAvatarEngine
 from deployments.facemesh_lipsync import FaceMeshLipsyncEngine
-from deployments.talking_face import composite, drive, timeline, visemes
+from deployments.talking_face import composite, drive, mouth_choice, timeline, visemes
 from deployments.talking_face import tracking as tk
-from deployments.talking_face.mouth_library import LibraryBuilder
+from deployments.talking_face.mouth_library import LibraryBuilder, MouthLibrary, MouthPatch
 from deployments.talking_face.video_io import frames_rgb, read_audio, video_info
 from reelcore.capabilities.face import AnimateInput, LipsyncInput
 from reelcore.engine import Call
@@ -204,3 +205,102 @@ def test_visemes_shape_the_mouth_by_phoneme() -> None:
 def test_visemes_read_other_languages() -> None:
     assert visemes.phonemes(["obrigado", "mesa"], "pt-BR")[1][0] == "m"
     assert visemes.espeak_voice("pt-BR") == "pt-br" and visemes.espeak_voice(None) == "en-us"
+
+
+def test_lips_shut_on_p_b_m_at_word_onsets_and_inside_words() -> None:
+    """One mechanism (the visemes' closures) shuts the lips, even where the sound is loud and
+    before a word's delayed vowel shapes begin."""
+    rng = np.random.default_rng(0)
+    samples = np.zeros(48000, np.float32)
+    samples[8000:40000] = 0.1 * rng.standard_normal(32000)  # 2 s of loud sound between silences
+    words = [Word(start=0.5, end=0.9, word=" map", probability=1),
+             Word(start=0.9, end=1.5, word=" sample", probability=1),
+             Word(start=1.6, end=2.4, word=" today", probability=1)]
+    fps = 100
+    curve = drive.mouth_curve(samples, fps, 300, words, "en-US")
+    times = np.arange(300) / fps
+    closed = [p for p in visemes.place(words, "en-US") if p.closed]
+    assert len(closed) >= 3, "m in map, m and p in sample"
+    for p in closed:
+        assert curve.openness[(times >= p.start - 0.03) & (times <= p.end)].max() == 0.0, p
+    assert curve.openness[(times > 0.6) & (times < 0.8)].max() > 0.5, "the a in map opens"
+    assert curve.openness[(times > 1.7) & (times < 2.3)].max() > 0.3, "today opens"
+
+
+def made_library(frames: list[int], openings: np.ndarray, thumbs: np.ndarray) -> MouthLibrary:
+    """A library without pictures: source frame numbers, openings and look-alike thumbnails."""
+    patches = [MouthPatch(np.zeros((2, 2, 3), np.uint8), np.zeros(2), np.zeros((478, 2)), k) for k in frames]
+    features = np.c_[openings, np.full(len(frames), 0.5), np.zeros((len(frames), 2))]
+    return MouthLibrary(patches, features, thumbs.astype(np.float32))
+
+
+def test_the_choice_follows_real_motion_rather_than_jumping_between_closer_shapes(monkeypatch) -> None:
+    """One take opens steadily over 30 frames: its first frame has the wanted opening, the
+    others fall 0.01 short; 600 stray frames (20 for each wanted opening) come closer (0.005
+    over) but look unlike each other. Jumping between the strays every frame would flicker:
+    the path must play the take through, though its next frame is never among the closest
+    shapes, and the same path must come out of any block size."""
+    rng = np.random.default_rng(1)
+    wanted = np.linspace(0.05, 0.95, 30)
+    take = np.arange(30)
+    strays = 100 + 3 * np.arange(600)  # never consecutive
+    ramp = np.linspace(-1, 1, 64)
+    looks = np.r_[[ramp * o for o in wanted - 0.01], rng.standard_normal((600, 64))]
+    openings = np.r_[wanted[0], wanted[1:] - 0.01, np.repeat(wanted + 0.005, 20)]
+    library = made_library([*take, *strays], openings, looks)
+    args = (library, wanted, np.zeros(30), np.zeros((30, 2)))
+    path = mouth_choice.choose(*args)
+    assert path.tolist() == take.tolist()
+    monkeypatch.setattr(mouth_choice, "BLOCK", 7)
+    assert mouth_choice.choose(*args).tolist() == path.tolist()
+
+
+def test_a_jump_between_runs_is_spread_over_two_frames() -> None:
+    library = made_library([0, 1, 2, 3, 10, 11, 12, 13], np.linspace(0, 1, 8), np.zeros((8, 4)))
+    shown = mouth_choice.layers(library, np.array([0, 1, 1, 5, 6, 2]), fade=0.3)
+    assert shown[0] == [(0, 1.0)] and shown[1] == [(1, 1.0)], "a run and a hold: one mouth"
+    assert shown[2] == [(1, 1.0), (4, 0.3)], "before the jump: a little of the new run's frame before"
+    assert shown[3] == [(5, 1.0), (2, 0.3)], "after it: a little of where the old run was going"
+    assert shown[4] == [(6, 1.0), (1, 0.3)] and shown[5] == [(2, 1.0), (7, 0.3)], "a second jump"
+
+
+def stamped_vfr(source: Path, path: Path, keep: list[int]) -> Path:
+    """A variable-rate copy of the 25 fps `source`: only its frames `keep`, each at its own
+    time (pts in 1/25 s) and stamped with its number in the top-left corner (two grey blocks)."""
+    import av
+
+    frames = list(frames_rgb(source))
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+        stream.options = {"crf": "10"}
+        for k in keep:
+            rgb = frames[k].copy()
+            rgb[:32, :32], rgb[:32, 32:64] = (k % 16) * 16, (k // 16) * 16
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts, frame.time_base = k, Fraction(1, 25)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
+
+
+def stamps(path: Path) -> list[int]:
+    return [round(rgb[8:24, 8:24].mean() / 16) + 16 * round(rgb[8:24, 40:56].mean() / 16)
+            for rgb in frames_rgb(path)]
+
+
+def test_a_variable_rate_clip_is_read_and_lipsynced_at_its_own_times(engine, talking, tmp_path) -> None:
+    """A clip that skipped frames (as phones do) is read at its base rate with the frame shown
+    at each moment, and the lipsynced video shows each source frame at its own time."""
+    count = video_info(talking["clip"]).frames
+    keep = [k for k in range(count) if k % 5 not in (2, 3)]  # 15 of 25 frames a second
+    vfr = stamped_vfr(talking["clip"], tmp_path / "vfr.mp4", keep)
+    info = video_info(vfr)
+    assert (info.fps, info.frames) == (25.0, keep[-1] + 1)
+    wanted = [max(k for k in keep if k <= i) for i in range(info.frames)]
+    assert stamps(vfr) == wanted
+    result = engine.lipsync(LipsyncInput(video=local(vfr), audio=local(talking["second"]), sync_mode="silence"),
+                            call(tmp_path))
+    assert result.fps == 25 and result.render["method"] == "library"
+    shown = stamps(result.video.path)
+    assert len(shown) >= info.frames and shown[:info.frames] == wanted

@@ -93,3 +93,24 @@ def test_cli_cancel_and_providers(service: Service, alice: Owner, media_host) ->
     assert canceled["status"] == "canceled"
     table = run(service, alice, "providers").stdout
     assert "reelserve" in table and "latentsync" in table
+
+
+def test_cli_lipsync_sends_the_sync_mode_and_the_face(service: Service, alice: Owner, media_host) -> None:
+    clip = media_host.url("/missing-cli.mp4")  # the job fails at download; its input is what counts
+    submitted = json.loads(run(service, alice, "lipsync", clip, clip, "--sync-mode", "cut_off",
+                               "--face", "120,80.5@3").stdout)
+    assert submitted["input"]["sync_mode"] == "cut_off"
+    assert submitted["input"]["face"] == {"frame": 3, "x": 120.0, "y": 80.5}
+    plain = json.loads(run(service, alice, "lipsync", clip, clip, "--face", "10,20").stdout)
+    assert plain["input"]["sync_mode"] == "bounce" and plain["input"]["face"]["frame"] == 0
+
+
+@pytest.mark.parametrize(("option", "message"), [
+    (["--face", "120"], "not X,Y or X,Y@FRAME"),
+    (["--face", "1,2@first"], "not X,Y or X,Y@FRAME"),
+    (["--sync-mode", "sideways"], "sideways"),
+])
+def test_cli_lipsync_rejects_a_malformed_face_or_sync_mode(option: list[str], message: str) -> None:
+    result = CliRunner().invoke(cli, ["--api-key", "unused", "lipsync", "https://a.example.com/v.mp4",
+                                      "https://a.example.com/a.wav", *option])
+    assert result.exit_code == 2 and message in result.output, result.output

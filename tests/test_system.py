@@ -23,10 +23,12 @@ def test_providers_list_every_engine_with_availability_and_reason(alice: Owner) 
     assert ours["deployment"] == "passage-qa, scene-detect, sentence-embed, whisper-base"
     assert ours["kind"] == "embedded"
     available = {(r["operation"], r["name"]) for r in rows if r["available"]}
-    # the test app adds two predictor engines and a tiny Qwen2.5-VL (conftest) to local.yaml's engines
+    # the test app adds two predictor engines, a tiny Qwen2.5-VL and a tiny LTX-Video pipeline
+    # (conftest) to local.yaml's engines
     assert available == {("analyze", "reelserve"), ("analyze", "qwen2.5-vl"), ("lipsync", "video-retalking"),
                          ("avatar", "v-express"), ("lipsync", "facemesh-lipsync"),
-                         ("avatar", "facemesh-avatar"), ("dub", "reelserve")}
+                         ("avatar", "facemesh-avatar"), ("dub", "reelserve"),
+                         ("generate", "ltx-video")}
     assert all(r["reason"] for r in rows if not r["available"])
     assert by_name[("lipsync", "sync-labs")]["kind"] == "byok"
     assert by_name[("avatar", "hallo3")]["kind"] == "self-hosted"
@@ -39,7 +41,7 @@ def test_healthz_and_metrics(service: Service, alice: Owner) -> None:
     text = httpx.get(f"{service.base_url}/metrics").text
     assert 'reelserve_jobs_total{event="created",type="analyze"}' in text
     assert 'reelserve_provider_available{operation="analyze",provider="reelserve"} 1.0' in text
-    assert 'reelserve_provider_available{operation="generate",provider="ltx-video"} 0.0' in text
+    assert 'reelserve_provider_available{operation="generate",provider="cogvideox"} 0.0' in text
     assert "reelserve_queue_length" in text
 
 

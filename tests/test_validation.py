@@ -35,7 +35,9 @@ INVALID = [
     ("generate", {"provider": "pika"}, "provider"),
     ("generate", {"webhook_url": "not a url"}, "webhook_url"),
     ("generate", {"webhook_url": "ftp://example.com/hook"}, "webhook_url"),
-    ("generate", {"seed": 3}, "seed"),
+    ("generate", {"seed": -1}, "seed"),
+    ("generate", {"image_url": "file:///etc/passwd"}, "image_url"),
+    ("generate", {"steps": 3}, "steps"),
     ("avatar", {"image_url": None}, "image_url"),
     ("avatar", {"image_url": "file:///etc/passwd"}, "image_url"),
     ("avatar", {"audio_url": None}, None),
@@ -91,7 +93,7 @@ def test_malformed_json_is_a_422_not_a_500(alice: Owner) -> None:
 
 
 @pytest.mark.parametrize(("operation", "provider", "extra"), [
-    ("generate", "auto", {}), ("dub", "auto", {"lipsync_provider": "latentsync"}),
+    ("generate", "cogvideox", {}), ("dub", "auto", {"lipsync_provider": "latentsync"}),
     ("lipsync", "latentsync", {}), ("avatar", "hallo3", {})])
 def test_requests_no_available_engine_can_serve_are_refused_at_once(
     alice: Owner, operation: str, provider: str, extra: dict

@@ -216,14 +216,17 @@ class _VendorHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def _multipart(raw: bytes, content_type: str) -> dict[str, str | bytes]:
-    """Form fields by name: text as str, files as bytes."""
+def _multipart(raw: bytes, content_type: str) -> dict[str, str | bytes | list[str | bytes]]:
+    """Form fields by name: text as str, files as bytes; a repeated field as the list of its values."""
     boundary = content_type.split("boundary=")[1].strip('"').encode()
-    fields: dict[str, str | bytes] = {}
+    fields: dict[str, str | bytes | list[str | bytes]] = {}
     for part in raw.split(b"--" + boundary)[1:-1]:
         head, _, value = part.strip(b"\r\n").partition(b"\r\n\r\n")
         name = re.search(rb'name="([^"]+)"', head)
         if name:
-            fields[name[1].decode()] = value if b"filename=" in head else value.decode()
+            field = value if b"filename=" in head else value.decode()
+            seen = fields.get(name[1].decode())
+            fields[name[1].decode()] = field if seen is None else \
+                [*(seen if isinstance(seen, list) else [seen]), field]
     return fields
 

@@ -4,8 +4,8 @@ Where the words' timings are known (our TTS gives them, Whisper gives them for a
 the shapes come from their phonemes (talking_face.visemes): closed on p/b/m, rounded on o/u/w,
 wide on ee, open in proportion to the vowel. Elsewhere loudness in the speech band says when
 the mouth is open and roughly how far, and the balance of high to low speech frequencies
-whether it is spread (ee, s) or rounded (oo, o); the lips still close at the onset of words
-that begin with p, b or m. Pauses close it.
+whether it is spread (ee, s) or rounded (oo, o). Pauses close it. The p/b/m closures come
+from the visemes alone (their `shut` curve), inside words as well as at their onsets.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from reelcore.schemas import Word
 
 RATE = 16000
 HOP_S = 0.01
-BILABIAL = ("p", "b", "m")
 # Vowels open widest a little after the middle of their share of the word's time: measured on
 # real footage with Whisper's timings (bench/reenact.py). Closures for p/b/m are not delayed.
 VISEME_DELAY_S = 0.06
@@ -84,20 +83,6 @@ def _fill_runs(mask: np.ndarray, value: bool, shorter_than: int) -> np.ndarray:
     return out
 
 
-def _close_at_bilabials(level: np.ndarray, words: list[Word], hold_s: float = 0.03,
-                        ramp_s: float = 0.06) -> None:
-    """Press the lips together for +-hold_s around the start of each word beginning with p, b
-    or m, easing in and out over ramp_s (long enough for a video frame to land inside)."""
-    hold, ramp = round(hold_s / HOP_S), round(ramp_s / HOP_S)
-    offsets = np.arange(-hold - ramp, hold + ramp + 1)
-    closure = 0.5 - 0.5 * np.cos(np.pi * np.clip((np.abs(offsets) - hold) / ramp, 0, 1))
-    for word in words:
-        if word.word.strip(" \"'¿¡(").lower().startswith(BILABIAL):
-            at = round(word.start / HOP_S) + offsets
-            inside = (at >= 0) & (at < len(level))
-            level[at[inside]] *= closure[inside]
-
-
 def mouth_curve(samples: np.ndarray, fps: float, frames: int, words: list[Word] = (),
                 language: str | None = None) -> MouthCurve:
     """The mouth's openness and width at each of `frames` video frames for 16 kHz `samples`
@@ -107,7 +92,6 @@ def mouth_curve(samples: np.ndarray, fps: float, frames: int, words: list[Word] 
     gate = floor + 0.3 * (peak - floor)
     level = np.clip((db - gate) / (peak - 3 - gate), 0, 1) ** 0.7 * speech
     level = _follow(level, attack=2.0, release=4.0)
-    _close_at_bilabials(level, words)
     brightness = _band_db(samples, 2000, 4000) - _band_db(samples, 250, 1000)
     spread = np.clip((brightness - np.median(brightness[speech])) / 12, -1, 1) * speech
     hop_times = np.arange(len(db)) * HOP_S
@@ -119,9 +103,11 @@ def mouth_curve(samples: np.ndarray, fps: float, frames: int, words: list[Word] 
     # A word's span can run over a pause (Whisper's often do): the lips rest wherever it is
     # silent. Loudness keeps a loud vowel open whatever the phoneme split guessed.
     heard = np.interp(times, hop_times, _follow(speech.astype(float), 2.0, PAUSE_CLOSE_S / HOP_S), right=0.0)
-    said = np.where(shut, 0.0, np.maximum(said * np.clip(heard * 1.5, 0, 1), LOUDNESS_SHARE * openness))
+    said = np.maximum(said * np.clip(heard * 1.5, 0, 1), LOUDNESS_SHARE * openness)
+    # p/b/m shut the lips wherever their closure falls, also just before a word's delayed
+    # vowel shapes begin (where the loudness would otherwise still speak).
     return MouthCurve(
-        openness=np.where(inside, said, openness),
+        openness=np.where(shut, 0.0, np.where(inside, said, openness)),
         width=np.where(inside, said_width, width),
         speech=np.interp(times, hop_times, speech.astype(float), right=0.0) > 0.5,
     )

@@ -28,24 +28,36 @@ class VideoInfo:
 
 
 def video_info(path: Path) -> VideoInfo:
-    """Size as displayed (turned by the display matrix), average frame rate (a variable rate is
-    played back at it), and frame count (counted by decoding when the header has none)."""
+    """Size, frame rate and frame count as frames_rgb reads the clip: at a constant rate, turned
+    upright by its display matrix (a phone's sideways frames)."""
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
                 raise UnsupportedMedia("the video has no video stream")
             stream = container.streams.video[0]
-            fps = float(stream.average_rate or stream.guessed_rate or 25)
+            fps = frame_rate(stream)
+            frames = stream.frames
+            if not frames or abs(fps - float(stream.average_rate or 0)) > 0.01 * fps:
+                times = [float(p.pts * p.time_base) for p in container.demux(stream) if p.pts is not None]
+                frames = round((max(times) - min(times)) * fps) + 1 if times else 0
+            container.seek(0)
             first = next(container.decode(stream), None)
-            if first is None:
+            if first is None or not frames:
                 raise UnsupportedMedia("the video has no frames")
-            frames = stream.frames or 1 + sum(1 for _ in container.decode(stream))
             width, height = first.width, first.height
             if clockwise(first) % 180:
                 width, height = height, width
             return VideoInfo(width, height, fps, frames)
     except av.FFmpegError as exc:
         raise UnsupportedMedia(f"the video cannot be decoded: {exc}") from exc
+
+
+def frame_rate(stream: VideoStream) -> float:
+    """The constant rate a clip is read at. A variable-rate recording (a phone that drops
+    frames when busy) has its frames on the grid of its base rate: that rate keeps every frame
+    at its time. A base rate over 60 is a timestamp clock, not a frame grid: the average then."""
+    base, average = float(stream.guessed_rate or 0), float(stream.average_rate or 0)
+    return base if 0 < base <= 60 else average or 25.0
 
 
 @contextmanager
@@ -64,11 +76,28 @@ def open_video(path: Path) -> Iterator[tuple[InputContainer, VideoStream]]:
 
 
 def frames_rgb(path: Path) -> Iterator[np.ndarray]:
-    """Every frame of the first video stream, as RGB arrays the way they are displayed: any pixel
-    format (10-bit, 4:4:4) converted, a phone's sideways frames turned upright."""
+    """The first video stream as RGB arrays at a constant rate (frame_rate): frame i is what
+    shows at i / fps from the first frame, so a variable-rate clip has frames repeated where
+    its source skipped some (and dropped where two fall on one slot), as every engine, and the
+    sound, count time in frames. A frame without a timestamp is taken as it comes. Frames come
+    as displayed: any pixel format (10-bit, 4:4:4) converted, a phone's turned upright."""
     with open_video(path) as (container, stream):
+        fps = frame_rate(stream)
+        start, shown, held = None, 0, None
         for frame in container.decode(stream):
-            yield upright(frame)
+            if frame.time is None:
+                yield upright(frame)
+                continue
+            start = frame.time if start is None else start
+            slot = round((frame.time - start) * fps)
+            if held is not None and shown < slot:
+                rgb = upright(held)
+                for _ in range(slot - shown):
+                    yield rgb
+                shown = slot
+            held = frame
+        if held is not None:
+            yield upright(held)
 
 
 def read_audio(path: Path, rate: int = 16000) -> np.ndarray:
