@@ -33,7 +33,8 @@ def main() -> int:
     bin_dir = Path(sys.executable).parent
     subprocess.run([str(bin_dir / "reelserve-admin"), "limits", "set", "--owner", "dev",
                     "--submissions-per-minute", "100000", "--active", "100000"], check=False)
-    command = [str(bin_dir / "schemathesis"), "run", f"{args.url}/openapi.json",
+    command = [str(bin_dir / "schemathesis"), "--config-file", str(ROOT / "schemathesis.toml"),
+               "run", f"{args.url}/openapi.json",
                "--checks", "all", "--phases", "examples,coverage,fuzzing,stateful",
                "--max-examples", str(args.max_examples), "--workers", str(args.workers),
                "--header", f"Authorization: Bearer {key}", "--continue-on-failure",

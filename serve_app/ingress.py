@@ -13,6 +13,7 @@ from ray.serve.handle import DeploymentHandle
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from reelcore.engine_client import engine_clients
 from reelcore.errors import InvalidRequest, ReelserveError, ServiceUnavailable
@@ -69,12 +70,26 @@ async def on_validation_error(_: Request, exc: RequestValidationError) -> JSONRe
 
 
 @app.exception_handler(HTTPException)
-async def on_http_error(_: Request, exc: HTTPException) -> JSONResponse:
+async def on_http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    if exc.status_code == 400:  # a body that is not even JSON: a request error like any other
+        return _error(InvalidRequest(f"the body cannot be parsed: {exc.detail}"))
     err = ReelserveError(str(exc.detail))
-    err.code = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed"}.get(
-        exc.status_code, "http_error")
+    err.code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     err.status = exc.status_code
-    return _error(err, exc.headers)  # 405 keeps its `Allow`
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed(request, headers.get("Allow", ""))
+    return _error(err, headers)
+
+
+def _allowed(request: Request, first: str) -> str:
+    """Every method of the path, over all its routes (Starlette names only the `first` route's);
+    a literal path (`/v1/video/analyze`) hides the templates it also matches (`/v1/video/{id}`)."""
+    routes = [r for r in request.app.routes
+              if getattr(r, "methods", None) and r.matches(request.scope)[0] is not Match.NONE]
+    routes = [r for r in routes if "{" not in r.path] or routes
+    methods = {m for r in routes for m in r.methods} | {m.strip() for m in first.split(",") if m.strip()}
+    return ", ".join(sorted(methods - {"HEAD"}))
 
 
 @app.exception_handler(RedisConnectionError)

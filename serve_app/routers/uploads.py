@@ -19,9 +19,7 @@ from serve_app.clock import utcnow
 from serve_app.deps import OwnerDep, ServicesDep
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"],
-                   responses={c: {"model": ErrorResponse} for c in (401, 413, 415, 422)}
-                   | {400: {"model": ErrorResponse, "description": "`invalid_request`: the multipart "
-                                                                   "body cannot be parsed."}})
+                   responses={c: {"model": ErrorResponse} for c in (401, 413, 415, 422)})
 
 
 def safe_name(name: str | None) -> str:
