@@ -15,13 +15,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
-import subprocess
-import tempfile
 import time
 
 from pydantic import BaseModel
 
+from bench.private_redis import private_redis
 from reelcore.schemas import JobType
 from reelcore.settings import Settings
 from serve_app.connections import connect
@@ -75,17 +73,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2000)
     parser.add_argument("--owners", type=int, default=10)
     args = parser.parse_args()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with tempfile.TemporaryDirectory() as folder:
-        server = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--dir", folder],
-                                  stdout=subprocess.DEVNULL)
-        try:
-            time.sleep(0.3)
-            figures = asyncio.run(measure(f"redis://127.0.0.1:{port}/0", args.jobs, args.owners))
-        finally:
-            server.terminate()
+    with private_redis() as url:
+        figures = asyncio.run(measure(url, args.jobs, args.owners))
     print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in figures.items()}))
 
 

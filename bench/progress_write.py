@@ -17,14 +17,12 @@ import argparse
 import asyncio
 import inspect
 import json
-import socket
 import statistics
-import subprocess
-import tempfile
 import time
 
 from pydantic import BaseModel
 
+from bench.private_redis import private_redis
 from reelcore.schemas import JobType
 from serve_app.connections import connect
 from serve_app.jobs import JobStore
@@ -85,17 +83,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--writes", type=int, default=500)
     args = parser.parse_args()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with tempfile.TemporaryDirectory() as folder:
-        server = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--dir", folder],
-                                  stdout=subprocess.DEVNULL)
-        try:
-            time.sleep(0.3)
-            figures = asyncio.run(measure(f"redis://127.0.0.1:{port}/0", args.writes))
-        finally:
-            server.terminate()
+    with private_redis() as url:
+        figures = asyncio.run(measure(url, args.writes))
     print(json.dumps({k: round(v, 2) for k, v in figures.items()}))
 
 

@@ -158,17 +158,31 @@ class Client:
         return job
 
     def events(self, job_id: str) -> Iterator[VideoJob]:
-        """Follow the job over server-sent events until it ends (no polling)."""
+        """Follow the job over server-sent events until it ends (no polling). A stream the
+        server or a proxy closes early (Serve's proxy ends requests after `request_timeout_s`)
+        is opened again, up to `max_retries` times in a row without news."""
+        quiet = 0
+        while True:
+            try:
+                for job in self._event_stream(job_id):
+                    quiet = 0
+                    yield job
+                    if job.status.terminal:
+                        return
+            except httpx.TransportError:
+                if quiet == self.max_retries:
+                    raise
+            quiet += 1
+            time.sleep(self.backoff_seconds * 2 ** min(quiet, 4))
+
+    def _event_stream(self, job_id: str) -> Iterator[VideoJob]:
         with self._http.stream("GET", f"/v1/video/{job_id}/events", timeout=None) as response:
             if response.is_error:
                 response.read()
                 raise error_from_dict(response.json()["error"])
             for line in response.iter_lines():
                 if line.startswith("data:"):
-                    job = JobEvent.model_validate(json.loads(line[5:])).job
-                    yield job
-                    if job.status.terminal:
-                        return
+                    yield JobEvent.model_validate(json.loads(line[5:])).job
 
     # --- other resources --------------------------------------------------------------------
 

@@ -62,3 +62,16 @@ def test_a_refusal_that_is_not_transient_is_not_retried() -> None:
     with pytest.raises(Exception, match="no"):
         client.analyze("https://example.com/v.mp4", ["transcribe"])
     assert len(seen) == 1
+
+
+def test_events_reopen_a_stream_closed_before_the_job_ended() -> None:
+    """Serve's proxy ends a request after `request_timeout_s`: the SDK follows on."""
+    def event(status: str) -> str:
+        return f'data: {{"event": "job.updated", "job": {__import__("json").dumps({**JOB, "status": status})}}}\n\n'
+
+    client, seen = client_answering(
+        httpx.Response(200, text=event("processing")),  # closed by the proxy mid-job
+        httpx.ConnectError("the proxy restarted"),
+        httpx.Response(200, text=event("processing") + event("completed")))
+    statuses = [job.status.value for job in client.events("vj_1")]
+    assert statuses == ["processing", "processing", "completed"] and len(seen) == 3
