@@ -111,10 +111,22 @@ class GenerateRequest(_Request):
                                                     "where the provider supports it.")
 
 
+def _given(*fields: str) -> dict[str, Any]:
+    """JSON Schema: each of `fields` present and not null."""
+    return {"required": list(fields), "properties": {f: {"not": {"type": "null"}} for f in fields}}
+
+
 class AvatarRequest(_Request):
     """Still image + audio (or text + voice, synthesised first) -> talking-head video."""
 
-    image_url: Url = Field(..., description="JPG or PNG with a visible face.")
+    model_config = ConfigDict(json_schema_extra={  # the cross-field rule, stated for clients
+        "description": "Give either `audio_url`, or `text` together with `voice_id`; not both.",
+        "anyOf": [_given("audio_url"), _given("text", "voice_id")],
+        "not": _given("audio_url", "text"),
+    })
+
+    image_url: Url = Field(..., description="A picture with a visible face: JPG or PNG (also WebP, "
+                                            "or a GIF's or video's first frame).")
     audio_url: Url | None = None
     text: str | None = Field(None, min_length=1, max_length=10_000)
     voice_id: str | None = Field(None, min_length=1, max_length=200)
@@ -178,9 +190,21 @@ class DubRequest(_Request):
 class AnalyzeRequest(_Request):
     """Video -> transcript, scenes, embeddings, answers."""
 
+    model_config = ConfigDict(json_schema_extra={  # the cross-field rule, stated for clients
+        "description": "`question` (not blank) goes with the `qa` task, and only with it.",
+        "anyOf": [
+            {**_given("question"), "properties": {"tasks": {"contains": {"const": "qa"}},
+                                                  "question": {"type": "string"}}},
+            {"properties": {"tasks": {"not": {"contains": {"const": "qa"}}},
+                            "question": {"type": "null"}}},
+        ],
+    })
+
     video_url: Url
-    tasks: list[AnalyzeTask] = Field(..., min_length=1, max_length=4)
-    question: str | None = Field(None, min_length=1, max_length=2000)
+    tasks: list[AnalyzeTask] = Field(..., min_length=1, max_length=4,
+                                     json_schema_extra={"uniqueItems": True})
+    question: str | None = Field(None, min_length=1, max_length=2000,
+                                 json_schema_extra={"pattern": r"\S"})
     provider: Literal["auto", AnalyzeProvider] = "auto"
 
     @model_validator(mode="after")
@@ -317,10 +341,14 @@ class MediaInfo(BaseModel):
     duration_seconds: float | None
     has_video: bool
     has_audio: bool
-    width: int | None = None
+    width: int | None = Field(None, description="As displayed: after `rotation`.")
     height: int | None = None
-    fps: float | None = None
+    fps: float | None = Field(None, description="Average frames per second (phones record a "
+                                                "variable rate).")
     is_image: bool = False
+    rotation: Literal[0, 90, 180, 270] = Field(
+        0, description="Degrees the stored pictures are turned clockwise for display (a phone held "
+                       "upright records them sideways); outputs are written upright.")
 
 
 class Upload(BaseModel):
@@ -372,7 +400,8 @@ class CollectionVideoIn(BaseModel):
 
 
 class SearchRequest(BaseModel):
-    query: str = Field(..., min_length=1, max_length=1000, description="What to find, in your words.")
+    query: str = Field(..., min_length=1, max_length=1000, description="What to find, in your words.",
+                       json_schema_extra={"pattern": r"\S"})
     limit: int = Field(10, ge=1, le=100)
 
     @field_validator("query")

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
         description="Hosts (name or IP, optional :port) reachable even when private; for internal "
         "media servers and tests.",
     )
+    max_video_pixels: int = Field(
+        4096 * 4096, gt=0, description="Largest picture or video frame (width x height) accepted; "
+        "larger ones (8K video, decompression-bomb images) fail with input_too_large before any "
+        "decoding. Bounds decoding memory: one RGB frame is at most 3 bytes a pixel (48 MiB).")
     max_media_duration_seconds: float = Field(
         3 * 3600, gt=0, description="Longer inputs fail with input_too_large."
     )

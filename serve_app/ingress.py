@@ -13,10 +13,11 @@ from ray.serve.handle import DeploymentHandle
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from reelcore.engine_client import engine_clients
 from reelcore.errors import InvalidRequest, ReelserveError, ServiceUnavailable
-from reelcore.schemas import JobType
+from reelcore.schemas import ErrorResponse, JobType
 from reelcore.settings import get_settings
 from reelcore.storage import get_storage
 from serve_app.admission import Admission
@@ -39,14 +40,17 @@ app = FastAPI(
     title="reelserve",
     version="0.1.0",
     description="Video AI behind one job API: every POST answers 202 with a VideoJob.",
+    responses={503: {"model": ErrorResponse, "description": "`service_unavailable`: the job store "
+                     "is not answering; retry after `Retry-After` seconds."}},
 )
 for router in (video.router, uploads.router, files.router, voices.router, collections.router,
                account.router, system.router):
     app.include_router(router)
 
 
-def _error(exc: ReelserveError) -> JSONResponse:
-    return JSONResponse({"error": exc.to_dict()}, status_code=exc.status, headers=exc.headers())
+def _error(exc: ReelserveError, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": exc.to_dict()}, status_code=exc.status,
+                        headers={**exc.headers(), **(headers or {})})
 
 
 @app.exception_handler(ReelserveError)
@@ -66,11 +70,26 @@ async def on_validation_error(_: Request, exc: RequestValidationError) -> JSONRe
 
 
 @app.exception_handler(HTTPException)
-async def on_http_error(_: Request, exc: HTTPException) -> JSONResponse:
+async def on_http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    if exc.status_code == 400:  # a body that is not even JSON: a request error like any other
+        return _error(InvalidRequest(f"the body cannot be parsed: {exc.detail}"))
     err = ReelserveError(str(exc.detail))
     err.code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     err.status = exc.status_code
-    return _error(err)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed(request, headers.get("Allow", ""))
+    return _error(err, headers)
+
+
+def _allowed(request: Request, first: str) -> str:
+    """Every method of the path, over all its routes (Starlette names only the `first` route's);
+    a literal path (`/v1/video/analyze`) hides the templates it also matches (`/v1/video/{id}`)."""
+    routes = [r for r in request.app.routes
+              if getattr(r, "methods", None) and r.matches(request.scope)[0] is not Match.NONE]
+    routes = [r for r in routes if "{" not in r.path] or routes
+    methods = {m for r in routes for m in r.methods} | {m.strip() for m in first.split(",") if m.strip()}
+    return ", ".join(sorted(methods - {"HEAD"}))
 
 
 @app.exception_handler(RedisConnectionError)

@@ -27,40 +27,46 @@ def media_fields(request: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def probe_stored(storage: Storage, key: str) -> MediaInfo:
+def probe_stored(storage: Storage, key: str, max_pixels: int) -> MediaInfo:
     """Probe a stored object; with S3 this downloads it, so it runs in a thread."""
     with storage.local_copy(key) as path:
-        return probe(path)
+        return probe(path, max_pixels)
 
 
 async def ingest(
     field: str, url: str, owner_id: str, job_id: str, storage: Storage, settings: Settings
 ) -> MediaRef:
+    """The input stored and probed; any failure names the field, in its message (all a failed
+    job keeps) and its details."""
+    try:
+        return await _ingest(field, url, owner_id, job_id, storage, settings)
+    except ReelserveError as exc:
+        raise type(exc)(f"{field}: {exc.message}", {**exc.details, "field": field}) from exc
+
+
+async def _ingest(
+    field: str, url: str, owner_id: str, job_id: str, storage: Storage, settings: Settings
+) -> MediaRef:
+    max_pixels = settings.max_video_pixels
     try:
         key = await asyncio.to_thread(storage.key_from_url, url)
     except ReelserveError as exc:
-        raise InputUnreachable(f"{field}: {exc.message}", {"field": field}) from exc
+        raise InputUnreachable(exc.message) from exc
     if key is not None:
         if key_owner(key) != owner_id:
-            raise InputUnreachable(f"{field}: no such file", {"field": field})
-        media = await asyncio.to_thread(probe_stored, storage, key)
+            raise InputUnreachable("no such file")
+        media = await asyncio.to_thread(probe_stored, storage, key, max_pixels)
     else:
         with tempfile.TemporaryDirectory(prefix="reelserve-in-") as tmp:
             path = Path(tmp) / field
-            try:
-                await fetch_to_file(url, path, settings)
-            except ReelserveError as exc:
-                exc.details.setdefault("field", field)
-                raise
-            media = await asyncio.to_thread(probe, path)
+            await fetch_to_file(url, path, settings)
+            media = await asyncio.to_thread(probe, path, max_pixels)
             key = owner_key(owner_id, "jobs", job_id, "inputs", f"{field}.{media.format.split(',')[0]}")
             await asyncio.to_thread(storage.put_file, key, path, "application/octet-stream")
     duration = media.duration_seconds or 0
     if duration > settings.max_media_duration_seconds:
         raise InputTooLarge(
-            f"{field} lasts {duration:.0f} s; the limit is "
-            f"{settings.max_media_duration_seconds:.0f} s", {"field": field},
-        )
+            f"it lasts {duration:.0f} s; the limit is {settings.max_media_duration_seconds:.0f} s")
     return MediaRef(key=key, media=media)
 
 

@@ -30,7 +30,8 @@ class _Server:
 
 class MediaHost(_Server):
     """Serves files from a folder; `/redirect?to=URL` answers 302 to URL (to itself without
-    `to`); `/slow` sends headers, then trickles a byte a second."""
+    `to`); `/slow?seconds=N` sends headers, then trickles a byte a second for N seconds (10);
+    `/big?bytes=N` sends N zero bytes, with a Content-Length only with `&declare=1`."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -43,19 +44,20 @@ class _MediaHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         if parts.path == "/redirect":
             self.send_response(302)
-            self.send_header("Location", parse_qs(parts.query).get("to", ["/redirect"])[0])
+            self.send_header("Location", query.get("to", "/redirect"))
             self.end_headers()
             return
         if parts.path == "/slow":
-            self.send_response(200)
-            self.send_header("Content-Length", "100")
-            self.end_headers()
-            for _ in range(10):
-                self.wfile.write(b"x")
-                self.wfile.flush()
-                time.sleep(1)
+            seconds = int(query.get("seconds", 10))
+            self._stream(seconds * 10, (b"x" for _ in range(seconds)), pause=1.0)
+            return
+        if parts.path == "/big":
+            size = int(query["bytes"])
+            chunks = (bytes(min(1 << 20, size - at)) for at in range(0, size, 1 << 20))
+            self._stream(size if query.get("declare") == "1" else None, chunks)
             return
         path = self.server.owner.root / parts.path.lstrip("/")
         if not path.is_file():
@@ -66,6 +68,20 @@ class _MediaHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _stream(self, length: int | None, chunks, pause: float = 0.0) -> None:
+        """Headers, then each chunk; a client that hangs up ends it quietly."""
+        self.send_response(200)
+        if length is not None:
+            self.send_header("Content-Length", str(length))
+        self.end_headers()
+        try:
+            for chunk in chunks:
+                self.wfile.write(chunk)
+                self.wfile.flush()
+                time.sleep(pause)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
 
 class WebhookReceiver(_Server):

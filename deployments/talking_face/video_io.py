@@ -14,6 +14,7 @@ from av.container import InputContainer
 from av.video.stream import VideoStream
 
 from reelcore.errors import UnsupportedMedia
+from reelcore.media import clockwise, upright
 
 AUDIO_RATE = 48000
 
@@ -27,7 +28,8 @@ class VideoInfo:
 
 
 def video_info(path: Path) -> VideoInfo:
-    """Size, frame rate and frame count as frames_rgb reads the clip: at a constant rate."""
+    """Size, frame rate and frame count as frames_rgb reads the clip: at a constant rate, turned
+    upright by its display matrix (a phone's sideways frames)."""
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
@@ -38,7 +40,14 @@ def video_info(path: Path) -> VideoInfo:
             if not frames or abs(fps - float(stream.average_rate or 0)) > 0.01 * fps:
                 times = [float(p.pts * p.time_base) for p in container.demux(stream) if p.pts is not None]
                 frames = round((max(times) - min(times)) * fps) + 1 if times else 0
-            return VideoInfo(stream.codec_context.width, stream.codec_context.height, fps, frames)
+            container.seek(0)
+            first = next(container.decode(stream), None)
+            if first is None or not frames:
+                raise UnsupportedMedia("the video has no frames")
+            width, height = first.width, first.height
+            if clockwise(first) % 180:
+                width, height = height, width
+            return VideoInfo(width, height, fps, frames)
     except av.FFmpegError as exc:
         raise UnsupportedMedia(f"the video cannot be decoded: {exc}") from exc
 
@@ -70,24 +79,25 @@ def frames_rgb(path: Path) -> Iterator[np.ndarray]:
     """The first video stream as RGB arrays at a constant rate (frame_rate): frame i is what
     shows at i / fps from the first frame, so a variable-rate clip has frames repeated where
     its source skipped some (and dropped where two fall on one slot), as every engine, and the
-    sound, count time in frames. A frame without a timestamp is taken as it comes."""
+    sound, count time in frames. A frame without a timestamp is taken as it comes. Frames come
+    as displayed: any pixel format (10-bit, 4:4:4) converted, a phone's turned upright."""
     with open_video(path) as (container, stream):
         fps = frame_rate(stream)
         start, shown, held = None, 0, None
         for frame in container.decode(stream):
             if frame.time is None:
-                yield frame.to_ndarray(format="rgb24")
+                yield upright(frame)
                 continue
             start = frame.time if start is None else start
             slot = round((frame.time - start) * fps)
             if held is not None and shown < slot:
-                rgb = held.to_ndarray(format="rgb24")
+                rgb = upright(held)
                 for _ in range(slot - shown):
                     yield rgb
                 shown = slot
             held = frame
         if held is not None:
-            yield held.to_ndarray(format="rgb24")
+            yield upright(held)
 
 
 def read_audio(path: Path, rate: int = 16000) -> np.ndarray:

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from reelcore.schemas import ProviderList
+from reelcore.errors import ServiceUnavailable
+from reelcore.schemas import ErrorResponse, ProviderList
 from serve_app.deps import OwnerDep, ServicesDep
 
 router = APIRouter(tags=["system"])
@@ -18,11 +19,15 @@ router = APIRouter(tags=["system"])
 async def healthz(services: ServicesDep) -> dict[str, str]:
     """200 when Redis answers and a dispatcher is consuming jobs."""
     await services.redis.ping()
-    await asyncio.wait_for(services.dispatcher.ready.remote(), timeout=5)
+    try:
+        await asyncio.wait_for(services.dispatcher.ready.remote(), timeout=5)
+    except TimeoutError as exc:
+        raise ServiceUnavailable("no dispatcher is answering", {"retry_after_seconds": 5}) from exc
     return {"status": "ok"}
 
 
-@router.get("/v1/providers", operation_id="list_providers")
+@router.get("/v1/providers", operation_id="list_providers",
+            responses={401: {"model": ErrorResponse}})
 async def list_providers(owner: OwnerDep, services: ServicesDep) -> ProviderList:
     """Every engine of every operation, with its availability for the caller (BYOK ones need
     the caller's own key) and, if unavailable, why."""

@@ -29,7 +29,9 @@ def safe_name(name: str | None) -> str:
 
 @router.post("", status_code=201, operation_id="upload")
 async def upload(file: UploadFile, owner: OwnerDep, services: ServicesDep) -> Upload:
-    """Store a media file after probing its content (the extension is not trusted)."""
+    """Store a media file after probing its content (the extension is not trusted): not media
+    is `415 unsupported_media`, over the byte limit `413 payload_too_large`, a picture or frame over
+    the pixel limit `413 input_too_large`."""
     limit = services.settings.upload_max_bytes
     with tempfile.TemporaryDirectory(prefix="reelserve-up-") as tmp:
         path = Path(tmp) / "upload"
@@ -40,7 +42,7 @@ async def upload(file: UploadFile, owner: OwnerDep, services: ServicesDep) -> Up
                 if size > limit:
                     raise PayloadTooLarge(f"uploads are limited to {limit} bytes")
                 await asyncio.to_thread(out.write, chunk)  # never block the ingress loop
-        media = await asyncio.to_thread(probe, path)
+        media = await asyncio.to_thread(probe, path, services.settings.max_video_pixels)
         upload_id = f"up_{ULID()}"
         filename = safe_name(file.filename)
         key = owner_key(owner, "uploads", upload_id, filename)

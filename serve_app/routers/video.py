@@ -25,8 +25,12 @@ from serve_app.deps import IdempotencyKey, OwnerDep, ServicesDep
 from serve_app.results import present
 
 ERRORS = {code: {"model": ErrorResponse} for code in (401, 404, 409, 422, 503)}
+JOB_LINKS = {name: {"operationId": name, "parameters": {"job_id": "$response.body#/id"}}
+             for name in ("get_job", "cancel_job", "job_events")}
+"""What a client (or a stateful fuzzer) can do next with the job a submission made."""
 SUBMIT_ERRORS = {429: {"model": ErrorResponse, "description": "Past the caller's rate or queue "
-                       "bound (`rate_limited`, `queue_full`): retry after `Retry-After` seconds."}}
+                       "bound (`rate_limited`, `queue_full`): retry after `Retry-After` seconds."},
+                 202: {"links": JOB_LINKS}}
 router = APIRouter(prefix="/v1/video", tags=["video"], responses=ERRORS)
 
 
