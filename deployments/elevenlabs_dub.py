@@ -61,7 +61,7 @@ class ElevenLabsDubEngine(Engine):
                 "dubbing_id"]
             path = f"/v1/dubbing/{dubbing_id}"
             done = http.poll(lambda: http.json("GET", path), read_state, call,
-                             cancel=lambda: http.request("DELETE", path))
+                             cancel=lambda: http.request("DELETE", path), job_id=dubbing_id)
             video = http.download(f"{path}/audio/{target}", call.workdir / "dub.mp4", auth=True)
             subtitles = call.workdir / "dub.vtt"
             subtitles.write_text(http.request("GET", f"{path}/transcript/{target}",

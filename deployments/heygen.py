@@ -121,7 +121,7 @@ class HeyGenEngine(Engine):
     def follow(self, http: Session, path: str, call: Call) -> dict[str, Any]:
         """The job's `data` once completed; deleted at HeyGen if our call ends first."""
         return http.poll(lambda: http.json("GET", path)["data"], read_state, call,
-                         cancel=lambda: http.request("DELETE", path))
+                         cancel=lambda: http.request("DELETE", path), job_id=path.rsplit("/", 1)[1])
 
 
 def read_state(data: dict[str, Any]) -> State:

@@ -52,7 +52,8 @@ class SyncLabsEngine(Engine):
                             "active_speaker_detection": detection}}
         with self.vendor.session(owner_key(request.api_key, "sync-labs")) as http:
             job = http.json("POST", "/v2/generate", json=body)
-            done = http.poll(lambda: http.json("GET", f"/v2/generate/{job['id']}"), read_state, call)
+            done = http.poll(lambda: http.json("GET", f"/v2/generate/{job['id']}"), read_state, call,
+                             job_id=job["id"])
             out = http.download(done["outputUrl"], call.workdir / "lipsync.mp4")
         return rendered_video(out, f"sync-labs {self.config.model}",
                               VendorJob(provider="sync-labs", job_id=job["id"]))
@@ -60,4 +61,4 @@ class SyncLabsEngine(Engine):
 
 def read_state(answer: dict[str, Any]) -> State:
     return State(PHASES.get(answer.get("status", ""), "running"),
-                 message=answer.get("error") or answer.get("error_code"))
+                 message=answer.get("error") or answer.get("error_code"), code=answer.get("error_code"))

@@ -121,7 +121,8 @@ class TwelveLabsEngine(Engine):
             try:
                 task = http.json("POST", "/tasks", files={
                     "index_id": (None, index_id), "video_url": (None, input_url(request.video, self.config))})
-                http.poll(lambda: http.json("GET", f"/tasks/{task['_id']}"), read_state, call, span=(0.05, 0.8))
+                http.poll(lambda: http.json("GET", f"/tasks/{task['_id']}"), read_state, call,
+                          span=(0.05, 0.8), job_id=task["_id"])
                 video_id = task["video_id"]
                 result = VendorAnalysis(
                     vendor=VendorJob(provider="twelve-labs", job_id=video_id),

@@ -29,6 +29,7 @@ same behaviour:
 from __future__ import annotations
 
 import email.utils
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from pydantic import BaseModel, Field, SecretStr
 
 from reelcore.capabilities.byok import VendorJob
 from reelcore.capabilities.face import RenderedVideo
+from reelcore.capabilities.generation import GeneratedVideo, GenerateInput, VideoShape
 from reelcore.engine import Call, OutputFile
 from reelcore.errors import (
     InvalidRequest,
@@ -79,6 +81,8 @@ class State:
     """The vendor's own fraction done, when it gives one."""
     message: str | None = None
     """Why it failed, in the vendor's words."""
+    code: str | None = None
+    """The vendor's machine-readable failure code, when it gives one."""
 
 
 def problem(response: httpx.Response) -> tuple[str | None, str]:
@@ -189,10 +193,11 @@ class Session:
         return ProviderError(f"{name} failed ({said})", details)
 
     def poll(self, fetch: Callable[[], Any], read: Callable[[Any], State], call: Call,
-             cancel: Callable[[], object] | None = None, span: tuple[float, float] = (0.05, 0.9)) -> Any:
+             cancel: Callable[[], object] | None = None, span: tuple[float, float] = (0.05, 0.9),
+             job_id: str | None = None) -> Any:
         """Fetch the vendor job's status until it is done (its last answer returned) or failed
-        (raised), reporting progress into `span`; cancel upstream when our call is abandoned or
-        the deadline passes."""
+        (raised, the vendor's `job_id`, code and message in the details), reporting progress into
+        `span`; cancel upstream when our call is abandoned or the deadline passes."""
         low, high = span
         shown = low
         while True:
@@ -201,8 +206,11 @@ class Session:
             if state.phase == "done":
                 return answer
             if state.phase == "failed":
-                raise ProviderError(f"{self.vendor.name} failed the job: {state.message or 'no reason given'}",
-                                    {"provider": self.vendor.key_name, "vendor_message": state.message})
+                details = {"provider": self.vendor.key_name, "vendor_job_id": job_id,
+                           "vendor_code": state.code, "vendor_message": state.message}
+                raise ProviderError(f"{self.vendor.name} failed the job: {state.message or 'no reason given'}"
+                                    f"{f' ({state.code})' if state.code else ''}",
+                                    {k: v for k, v in details.items() if v is not None})
             # Without the vendor's own fraction, creep a third of the way left at each check.
             fraction = low + (high - low) * state.progress if state.progress is not None \
                 else shown + (high - shown) / 3
@@ -266,6 +274,38 @@ def rendered_video(path: Path, method: str, job: VendorJob) -> RenderedVideo:
                          duration_seconds=media.duration_seconds or 0.0, width=media.width or 0,
                          height=media.height or 0, fps=media.fps or 0.0,
                          render={"method": method, "vendor": job.model_dump()})
+
+
+def generated_video(path: Path, model: str, request: GenerateInput, seed: int | None, job: VendorJob,
+                    **render: Any) -> GeneratedVideo:
+    """A generation engine's result from a vendor's downloaded video, as decoded (the vendor
+    picks its own frame rate); `render` says how the request was fitted to the vendor's menu."""
+    media = probe(path)
+    if not media.has_video or not media.duration_seconds:
+        raise ProviderError("the vendor's output is not a playable video", {"provider": job.provider})
+    fps = media.fps or 0.0
+    return GeneratedVideo(
+        video=OutputFile(path=path, content_type="video/mp4"), width=media.width or 0,
+        height=media.height or 0, fps=fps, frames=round(media.duration_seconds * fps),
+        duration_seconds=media.duration_seconds, seed=seed, model=model, vendor=job,
+        render={"mode": "image-to-video" if request.image else "text-to-video", **render,
+                "asked": request.model_dump(include=set(VideoShape.model_fields))})
+
+
+def nearest_size(width: int, height: int, sizes: list[tuple[int, int]]) -> tuple[int, int]:
+    """Of the sizes a vendor renders, the one closest in shape (aspect ratio), then in area."""
+    return min(sizes, key=lambda s: (round(abs(math.log(s[0] / s[1] * height / width)), 3),
+                                     abs(math.log(s[0] * s[1] / (width * height)))))
+
+
+def covering_seconds(duration: float, allowed: list[int], vendor: str) -> int:
+    """The shortest duration a vendor renders that lasts at least `duration` seconds;
+    ProviderUnavailable, naming the longest, when none does."""
+    fits = [s for s in sorted(allowed) if s >= duration - 1e-6]
+    if not fits:
+        raise ProviderUnavailable(f"{vendor} renders at most {max(allowed)} s in one task; "
+                                  f"{duration:g} s was asked", {"max_seconds": max(allowed)})
+    return fits[0]
 
 
 def input_url(media: MediaRef, config: VendorConfig) -> str:

@@ -60,6 +60,12 @@ class Graph:
         request only, never into a result or checkpoint."""
         return await ctx.provider_key(self.key) if self.key else None
 
+    async def required_vendor_key(self, ctx: JobContext) -> str:
+        """The owner's key for a pipeline that is nothing but a vendor call (it names `key:`)."""
+        key = await self.vendor_key(ctx)
+        assert key is not None, f"{type(self).__name__} pipelines name their vendor's key in the config"
+        return key
+
     @classmethod
     def required_roles(cls, request: BaseModel) -> dict[str, str]:
         """Roles this request needs, each with the reason (named in provider_unavailable)."""

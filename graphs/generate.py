@@ -27,7 +27,8 @@ class GenerateGraph(Graph):
 
     @classmethod
     def required_checks(cls, request: GenerateRequest) -> dict[str, GenerateQuery]:
-        return {"generator": GenerateQuery(**_shape(request), with_image=request.image_url is not None)}
+        return {"generator": GenerateQuery(**_shape(request), with_image=request.image_url is not None,
+                                           with_negative_prompt=request.negative_prompt is not None)}
 
     async def run(
         self, request: GenerateRequest, inputs: dict[str, MediaRef], ctx: JobContext
@@ -38,7 +39,8 @@ class GenerateGraph(Graph):
         rendered = await self.run_engine(
             "generator", "generate",
             GenerateInput(**_shape(request), prompt=request.prompt,
-                          negative_prompt=request.negative_prompt, seed=request.seed, image=image),
+                          negative_prompt=request.negative_prompt, seed=request.seed, image=image,
+                          api_key=await self.vendor_key(ctx)),
             GeneratedVideo, ctx, stage="generate", span=(0.0, 1.0))
         return dict(rendered)
 

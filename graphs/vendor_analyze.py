@@ -36,8 +36,7 @@ class VendorAnalyzeGraph(Graph):
         video = inputs["video_url"]
         if not video.media.has_video:
             raise UnsupportedMedia("a vendor analyzes video: this input has no video stream")
-        key = await self.vendor_key(ctx)
-        assert key is not None, "a vendor analyze pipeline names its key in the config"
+        key = await self.required_vendor_key(ctx)
         done = await self.stage(ctx, "analyze", VendorAnalysis, lambda: self.run_engine(
             "analyzer", "analyze",
             AnalyzeInput(video=video, tasks=request.tasks, question=request.question, api_key=key),

@@ -35,8 +35,7 @@ class VendorDubGraph(Graph):
         video = inputs["video_url"]
         if not (video.media.has_video and video.media.has_audio):
             raise UnsupportedMedia("video_url needs both a video stream and an audio track to dub")
-        key = await self.vendor_key(ctx)
-        assert key is not None, "a vendor dub pipeline names its key in the config"
+        key = await self.required_vendor_key(ctx)
         done = await self.stage(ctx, "dub", DubbedVideo, lambda: self.run_engine(
             "dubber", "dub",
             DubInput(video=video, target_language=request.target_language,

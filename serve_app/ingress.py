@@ -85,8 +85,11 @@ async def on_http_error(request: Request, exc: HTTPException) -> JSONResponse:
 def _allowed(request: Request, first: str) -> str:
     """Every method of the path, over all its routes (Starlette names only the `first` route's);
     a literal path (`/v1/video/analyze`) hides the templates it also matches (`/v1/video/{id}`)."""
+    # Matched on the path alone: under Serve the scope carries a root_path that Starlette would
+    # strip from the path again, and no route would match.
+    scope = {**request.scope, "root_path": "", "path": request.url.path}
     routes = [r for r in request.app.routes
-              if getattr(r, "methods", None) and r.matches(request.scope)[0] is not Match.NONE]
+              if getattr(r, "methods", None) and r.matches(scope)[0] is not Match.NONE]
     routes = [r for r in routes if "{" not in r.path] or routes
     methods = {m for r in routes for m in r.methods} | {m.strip() for m in first.split(",") if m.strip()}
     return ", ".join(sorted(methods - {"HEAD"}))

@@ -27,7 +27,9 @@ from tests.elevenlabs_dubbing_server import ElevenLabsDubbingServer
 from tests.elevenlabs_server import ElevenLabsServer
 from tests.heygen_server import HeyGenServer
 from tests.media import silence, speech, talking_video
+from tests.runway_server import RunwayServer
 from tests.servers import MediaHost
+from tests.sora_server import SoraServer
 from tests.sync_labs_server import SyncLabsServer
 from tests.twelve_labs_server import TwelveLabsServer
 from tests.vendor_server import VendorServer
@@ -110,7 +112,8 @@ class Service:
 
 ELEVENLABS_KEY = "sk_eleven_test_0123456789"
 VENDOR_KEYS = {"sync-labs": "sk_sync_test_0123456789abcdef", "heygen": "hg_test_0123456789abcdef",
-               "elevenlabs": ELEVENLABS_KEY, "twelve-labs": "tlk_test_0123456789abcdef"}
+               "elevenlabs": ELEVENLABS_KEY, "twelve-labs": "tlk_test_0123456789abcdef",
+               "runway": "key_runway_test_0123456789abcdef", "sora": "sk-proj-sora-test-0123456789"}
 """Each vendor contract server's valid key (an owner stores it with PUT provider-keys)."""
 
 
@@ -120,7 +123,9 @@ def vendors() -> Iterator[dict[str, VendorServer]]:
     servers: dict[str, VendorServer] = {"sync-labs": SyncLabsServer(VENDOR_KEYS["sync-labs"]),
                                         "heygen": HeyGenServer(VENDOR_KEYS["heygen"]),
                                         "elevenlabs-dub": ElevenLabsDubbingServer(ELEVENLABS_KEY),
-                                        "twelve-labs": TwelveLabsServer(VENDOR_KEYS["twelve-labs"])}
+                                        "twelve-labs": TwelveLabsServer(VENDOR_KEYS["twelve-labs"]),
+                                        "runway": RunwayServer(VENDOR_KEYS["runway"]),
+                                        "sora": SoraServer(VENDOR_KEYS["sora"])}
     yield servers
     for server in servers.values():
         server.close()

@@ -106,3 +106,24 @@ def cut_video(path: Path, sentences: list[Path], fps: int = 25,
             out.mux(sound.encode(frame))
         out.mux(sound.encode())
     return [starts[1] / fps, starts[2] / fps]
+
+
+def panning_video(path: Path, width: int, height: int, seconds: float, fps: int,
+                  image: np.ndarray | None = None) -> Path:
+    """A silent H.264 clip of `image` (the astronaut photo by default) covering the frame and
+    panning sideways a few pixels a frame: every frame differs, as a generated clip's do."""
+    image = np.ascontiguousarray((astronaut() if image is None else image)[:, :, :3])
+    scale = max(width / image.shape[1], height / image.shape[0])
+    still = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(
+        round(image.shape[1] * scale), round(image.shape[0] * scale)).to_ndarray(format="rgb24")
+    still = still[:height, :width]
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        for i in range(round(seconds * fps)):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(np.roll(still, 4 * i, axis=1)),
+                                               format="rgb24").reformat(format="yuv420p")
+            frame.pts, frame.time_base = i, Fraction(1, fps)
+            out.mux(video.encode(frame))
+        out.mux(video.encode())
+    return path

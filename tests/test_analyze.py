@@ -117,7 +117,9 @@ def test_only_analyze_jobs_with_embeddings_join_a_collection(alice: Owner, analy
                              json={"job_id": transcript_only["id"]})
     assert refused.status_code == 422 and "embed" in refused.json()["error"]["message"]
     missing = alice.api.post(f"/v1/collections/{collection['id']}/videos", json={"job_id": "vj_nope"})
-    assert missing.status_code == 404
+    assert missing.status_code == 422 and missing.json()["error"]["details"]["fields"][0]["field"] == "job_id"
+    nowhere = alice.api.post("/v1/collections/col_nope/videos", json={"job_id": transcript_only["id"]})
+    assert nowhere.status_code == 404, "the path's collection is what is not found"
 
 
 def test_scenes_of_an_audio_file_fail_clearly(alice: Owner, media: Path) -> None:

@@ -79,6 +79,7 @@ def test_submissions_link_to_their_job(spec: dict) -> None:
     ("TRACE", "/v1/video/analyze", "POST"),
     ("PUT", "/v1/video/vj_01ARZ3NDEKTSV4RRFFQ69G5FAV", "GET"),
     ("DELETE", "/v1/uploads", "POST"),
+    ("PATCH", "/v1/collections", "GET, POST"),  # two routes on one path: both named
 ])
 def test_unknown_methods_get_405_with_allow(service, method: str, path: str, allowed: str) -> None:
     response = httpx.request(method, f"{service.base_url}{path}")

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
+from reelcore.capabilities.byok import VendorJob
 from reelcore.engine import Produced
 from reelcore.media import MediaRef
 
@@ -32,6 +33,7 @@ class GenerateQuery(VideoShape):
     """What `supports` is asked before the inputs are fetched."""
 
     with_image: bool = Field(False, description="Whether a first frame will be given (image-to-video).")
+    with_negative_prompt: bool = Field(False, description="Whether a negative prompt will be given.")
 
 
 class GenerateInput(VideoShape):
@@ -43,6 +45,13 @@ class GenerateInput(VideoShape):
     steps: int | None = Field(None, ge=1, description="Denoising steps; the engine's default if absent.")
     guidance: float | None = Field(None, ge=0, description="Classifier-free guidance scale; the "
                                                           "engine's default if absent.")
+    api_key: SecretStr | None = Field(None, description="The owner's key, for a BYOK engine.")
+
+    def query(self) -> GenerateQuery:
+        """What `supports` was asked about this request."""
+        return GenerateQuery(**self.model_dump(include=set(VideoShape.model_fields)),
+                             with_image=self.image is not None,
+                             with_negative_prompt=self.negative_prompt is not None)
 
 
 class GeneratedVideo(BaseModel):
@@ -52,8 +61,10 @@ class GeneratedVideo(BaseModel):
     fps: float
     frames: int
     duration_seconds: float
-    seed: int = Field(..., description="The seed used: pass it again to render the same frames.")
+    seed: int | None = Field(..., description="The seed used: pass it again to render the same "
+                                              "frames. None from a vendor that takes no seed.")
     model: str = Field(..., description="The model family and weights that rendered it.")
+    vendor: VendorJob | None = Field(None, description="The vendor's job, when a vendor rendered it.")
     render: dict[str, Any] = Field(
         default_factory=dict,
         description="How it was rendered: mode (text/image-to-video), steps, guidance, device, "

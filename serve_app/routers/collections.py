@@ -6,7 +6,7 @@ import numpy as np
 from fastapi import APIRouter, Response
 
 from reelcore.capabilities.embedding import Embeddings, EmbedRequest
-from reelcore.errors import ProviderUnavailable
+from reelcore.errors import InvalidRequest, NotFound, ProviderUnavailable
 from reelcore.schemas import (
     Collection,
     CollectionIn,
@@ -47,8 +47,14 @@ async def delete_collection(collection_id: str, owner: OwnerDep, services: Servi
 async def add_video(collection_id: str, body: CollectionVideoIn, owner: OwnerDep,
                     services: ServicesDep) -> Collection:
     """Add a completed analyze job of yours that ran the `embed` task: its transcript segments
-    and scene descriptions become searchable moments."""
-    job = await services.jobs.get(body.job_id, owner)
+    and scene descriptions become searchable moments. 404 names a missing collection (the path);
+    a `job_id` that names no job of yours is a 422, like any other invalid field."""
+    await services.collections.get(owner, collection_id)
+    try:
+        job = await services.jobs.get(body.job_id, owner)
+    except NotFound:
+        raise InvalidRequest(f"job_id: you have no job {body.job_id}",
+                             {"fields": [{"field": "job_id", "message": "no such job of yours"}]}) from None
     return await services.collections.add(owner, collection_id, job)
 
 
