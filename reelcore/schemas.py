@@ -259,6 +259,9 @@ class Transcript(BaseModel):
 class ErrorInfo(BaseModel):
     code: str
     message: str
+    details: dict[str, Any] | None = Field(
+        None, description="Specifics a program can act on: for a vendor's failure its status, "
+                          "code, message and job id (`vendor_*`); for a refused input the limit.")
 
 
 class WebhookAttempt(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,7 +14,6 @@ from ray.serve.handle import DeploymentHandle
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
 
 from reelcore.engine_client import engine_clients
 from reelcore.errors import InvalidRequest, ReelserveError, ServiceUnavailable
@@ -31,6 +31,8 @@ from serve_app.keys import Keys
 from serve_app.provider_keys import ProviderKeys
 from serve_app.providers import ProviderRegistry
 from serve_app.routers import account, collections, files, system, uploads, video, voices
+
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 log = logging.getLogger("ray.serve")
 REDIS_RETRY_SECONDS = 2
@@ -83,16 +85,15 @@ async def on_http_error(request: Request, exc: HTTPException) -> JSONResponse:
 
 
 def _allowed(request: Request, first: str) -> str:
-    """Every method of the path, over all its routes (Starlette names only the `first` route's);
-    a literal path (`/v1/video/analyze`) hides the templates it also matches (`/v1/video/{id}`)."""
-    # Matched on the path alone: under Serve the scope carries a root_path that Starlette would
-    # strip from the path again, and no route would match.
-    scope = {**request.scope, "root_path": "", "path": request.url.path}
-    routes = [r for r in request.app.routes
-              if getattr(r, "methods", None) and r.matches(scope)[0] is not Match.NONE]
-    routes = [r for r in routes if "{" not in r.path] or routes
-    methods = {m for r in routes for m in r.methods} | {m.strip() for m in first.split(",") if m.strip()}
-    return ", ".join(sorted(methods - {"HEAD"}))
+    """Every method of the path, from the OpenAPI document's paths (Starlette names only the
+    `first` route's methods, and FastAPI's included routers hide the rest from `app.routes`); a
+    literal path (`/v1/video/analyze`) hides the templates it also matches (`/v1/video/{id}`)."""
+    paths = request.app.openapi()["paths"]
+    found = [template for template in paths
+             if re.fullmatch(re.sub(r"\{[^/]+\}", "[^/]+", template), request.url.path)]
+    found = [t for t in found if "{" not in t] or found
+    methods = {m.upper() for t in found for m in paths[t] if m.upper() in HTTP_METHODS}
+    return ", ".join(sorted(methods | {m.strip() for m in first.split(",") if m.strip()} - {"HEAD"}))
 
 
 @app.exception_handler(RedisConnectionError)

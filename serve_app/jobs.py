@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 from ulid import ULID
@@ -341,7 +342,8 @@ class JobStore:
             if job.status not in ACTIVE:
                 return False
             job.status, job.stage, job.completed_at = JobStatus.failed, None, utcnow()
-            job.error = ErrorInfo(code=error.code, message=error.message)
+            job.error = ErrorInfo(code=error.code, message=error.message,
+                                  details=to_jsonable_python(error.details, fallback=str) or None)
             return True
 
         return await self._change(job_id, change)

@@ -75,7 +75,8 @@ def test_unreachable_input_fails_with_input_unreachable(alice: Owner, media_host
     job = wait_for(alice, analyze(alice, media_host.url("/missing.mp4"))["id"])
     assert job["status"] == "failed"
     assert job["error"] == {"code": "input_unreachable",
-                            "message": "video_url: the input URL answered HTTP 404"}
+                            "message": "video_url: the input URL answered HTTP 404",
+                            "details": {"status_code": 404, "field": "video_url"}}
 
 
 def test_non_media_input_fails_with_unsupported_media(alice: Owner, media_host) -> None:
