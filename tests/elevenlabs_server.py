@@ -44,6 +44,8 @@ class ElevenLabsServer(_Server):
     def __init__(self, api_key: str) -> None:
         self.api_key = api_key
         self.busy = False
+        self.fail_next = 0
+        """Answer this many more speech requests 429 (as `busy` does for all of them)."""
         self.requests: list[dict] = []
         self.spoken: list[tuple[bytes, int]] = []  # (PCM sent back, its sample rate)
         self.espeak = EspeakBackend()
@@ -126,7 +128,8 @@ class _ElevenLabsHandler(BaseHTTPRequestHandler):
         if not rate:  # the real default is mp3_44100_128; this server makes PCM only
             return self._json(422, {"detail": [{"loc": ["query", "output_format"], "type": "value_error",
                                                 "msg": "this test server makes only pcm_<rate> audio"}]})
-        if server.busy:
+        if server.busy or server.fail_next > 0:
+            server.fail_next -= 1
             return self._json(429, {"detail": {"status": "too_many_concurrent_requests",
                                                "message": "Too many concurrent requests for your plan."}})
         speed = (body.get("voice_settings") or {}).get("speed", 1.0)

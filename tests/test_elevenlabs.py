@@ -13,7 +13,14 @@ import numpy as np
 import pytest
 
 from deployments.voices.elevenlabs import ElevenLabsBackend
-from reelcore.errors import InvalidRequest, ProviderError, ProviderTimeout, VoiceNotFound
+from reelcore.errors import (
+    InvalidRequest,
+    ProviderError,
+    ProviderKeyRejected,
+    ProviderRateLimited,
+    ProviderTimeout,
+    VoiceNotFound,
+)
 from tests.conftest import SENTENCE
 from tests.elevenlabs_server import GEORGE, RACHEL, ElevenLabsServer
 
@@ -29,7 +36,7 @@ def server() -> Iterator[ElevenLabsServer]:
 
 @pytest.fixture
 def backend(server: ElevenLabsServer) -> ElevenLabsBackend:
-    return ElevenLabsBackend(base_url=server.url(""), timeout_s=10)
+    return ElevenLabsBackend(base_url=server.url(""), request_timeout_s=10, backoff_s=0.05)
 
 
 def test_speech_is_the_servers_audio_with_word_timings(server, backend, tmp_path: Path) -> None:
@@ -77,9 +84,10 @@ def test_a_wrong_key_is_reported_as_rejected_without_the_key(server, backend, tm
     wrong = "sk_wrong_key_fedcba9876543210"
     for attempt in (lambda: backend.speak(SENTENCE, RACHEL, "en-US", 1.0, tmp_path / "x.wav", wrong),
                     lambda: backend.voices(wrong)):
-        with pytest.raises(ProviderError) as caught:
+        with pytest.raises(ProviderKeyRejected) as caught:
             attempt()
-        assert "ElevenLabs rejected the API key" in caught.value.message
+        assert "ElevenLabs refused your API key (401 invalid_api_key: Invalid API key)" in caught.value.message
+        assert caught.value.details["vendor_status"] == 401
         assert wrong not in str(caught.value.to_dict())
     assert server.requests[0]["headers"]["xi-api-key"] == wrong
 
@@ -89,10 +97,16 @@ def test_an_unknown_voice_is_voice_not_found(backend, tmp_path) -> None:
         backend.speak(SENTENCE, "nobody", "en-US", 1.0, tmp_path / "x.wav", KEY)
 
 
-def test_a_rate_limit_says_so(server, backend, tmp_path) -> None:
+def test_a_rate_limit_is_retried_then_reported(server, backend, tmp_path) -> None:
     server.busy = True
-    with pytest.raises(ProviderError, match=r"rate limit.*too_many_concurrent_requests"):
+    with pytest.raises(ProviderRateLimited, match=r"rate-limiting.*too_many_concurrent_requests"):
         backend.speak(SENTENCE, RACHEL, "en-US", 1.0, tmp_path / "x.wav", KEY)
+    assert len(server.requests) == 5, "the first try and four retries"
+    server.busy = False
+    server.requests.clear()
+    server.fail_next = 1  # one 429, then speech
+    assert backend.speak(SENTENCE, RACHEL, "en-US", 1.0, tmp_path / "x.wav", KEY)
+    assert len(server.requests) == 2
 
 
 def test_voices_lists_the_accounts_voices(server, backend) -> None:
@@ -109,9 +123,10 @@ def test_a_server_that_never_answers_is_a_provider_timeout(tmp_path) -> None:
     with socket.socket() as silent:  # accepts connections (the kernel does), never answers
         silent.bind(("127.0.0.1", 0))
         silent.listen()
-        backend = ElevenLabsBackend(base_url=f"http://127.0.0.1:{silent.getsockname()[1]}", timeout_s=0.5)
+        backend = ElevenLabsBackend(base_url=f"http://127.0.0.1:{silent.getsockname()[1]}",
+                                    request_timeout_s=0.5, deadline_s=2, backoff_s=0.1)
         began = time.monotonic()
-        with pytest.raises(ProviderTimeout, match=r"within 0\.5 s"):
+        with pytest.raises(ProviderTimeout, match=r"within 2 s"):
             backend.speak(SENTENCE, RACHEL, "en-US", 1.0, tmp_path / "x.wav", KEY)
         assert time.monotonic() - began < 5
 
@@ -121,4 +136,4 @@ def test_an_unreachable_server_is_a_provider_error(tmp_path) -> None:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]  # bound, not listening: connections are refused
         with pytest.raises(ProviderError, match="could not reach ElevenLabs"):
-            ElevenLabsBackend(base_url=f"http://127.0.0.1:{port}").voices(KEY)
+            ElevenLabsBackend(base_url=f"http://127.0.0.1:{port}", backoff_s=0.01).voices(KEY)

@@ -2,8 +2,10 @@
 
 Speech comes from `POST /v1/text-to-speech/{voice_id}/with-timestamps` as raw 16-bit mono PCM at
 24 kHz (`pcm_24000`, open to every plan) with a start and end time for each input character,
-which become word timings here. The key travels only in the `xi-api-key` header: no message
-built here carries it.
+which become word timings here. Requests go through the vendor layer every commercial engine
+shares (deployments/vendor_http.py: retries on 429/5xx honouring `Retry-After`, one deadline per
+call, ElevenLabs' errors on our stable codes with its words in `details`); an unknown voice is
+`voice_not_found`. The key travels only in the `xi-api-key` header.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from urllib.parse import quote
 
 import httpx
 
-from reelcore.errors import InvalidRequest, ProviderError, ProviderTimeout, VoiceNotFound
+from deployments.vendor_http import Vendor, VendorConfig
+from reelcore.errors import InvalidRequest, VoiceNotFound
 from reelcore.schemas import Voice, Word
 
 RATE = 24000
@@ -34,10 +37,11 @@ class ElevenLabsBackend:
     concurrent = True  # independent HTTP requests
 
     def __init__(self, base_url: str = "https://api.elevenlabs.io",
-                 model_id: str = "eleven_multilingual_v2", timeout_s: float = 60) -> None:
-        self.base_url = base_url.rstrip("/")
+                 model_id: str = "eleven_multilingual_v2", **limits: float) -> None:
+        """`limits`: the vendor layer's request_timeout_s, deadline_s, max_retries, backoff_s."""
         self.model_id = model_id
-        self.timeout_s = timeout_s
+        self.vendor = Vendor("ElevenLabs", VendorConfig(base_url=base_url, **{"deadline_s": 300, **limits}),
+                             auth=lambda key: {"xi-api-key": key}, key_name="elevenlabs")
 
     def load(self) -> None:
         """Nothing to load: the voices run at ElevenLabs, reached per call with the caller's key."""
@@ -79,41 +83,14 @@ class ElevenLabsBackend:
         return words(answer.get("alignment"))
 
     def _call(self, method: str, path: str, api_key: str, **kwargs) -> httpx.Response:
-        """One request; its failures become our errors, worded without the key."""
-        try:
-            with httpx.Client(base_url=self.base_url, timeout=self.timeout_s) as client:
-                response = client.request(method, path, headers={"xi-api-key": api_key}, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise ProviderTimeout(f"ElevenLabs did not answer within {self.timeout_s:g} s") from exc
-        except httpx.HTTPError as exc:  # its type only, unchained: some quote the request's headers
-            raise ProviderError(f"could not reach ElevenLabs ({type(exc).__name__})") from None
-        if response.is_success:
-            return response
-        status, message = _problem(response)
-        said = f"{status}: {message}"
-        if api_key:  # in case a message ever echoes it
-            said = said.replace(api_key, "***")
-        if response.status_code == 401:
-            raise ProviderError(f"ElevenLabs rejected the API key ({said})")
-        if response.status_code == 404 or status in MISSING_VOICE:
-            raise VoiceNotFound(f"ElevenLabs has no such voice ({said})")
-        if response.status_code == 429:
-            raise ProviderError(f"ElevenLabs rate limit reached; retry later ({said})")
-        raise ProviderError(f"ElevenLabs answered {response.status_code} ({said})")
-
-
-def _problem(response: httpx.Response) -> tuple[str, str]:
-    """ElevenLabs' `detail`: {status or code, message}, or a list of field errors on a 422."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    detail = body.get("detail") if isinstance(body, dict) else None
-    if isinstance(detail, dict):
-        return str(detail.get("code") or detail.get("status")), str(detail.get("message"))
-    if isinstance(detail, list):
-        return "validation_error", "; ".join(str(e.get("msg")) for e in detail if isinstance(e, dict))
-    return str(response.status_code), str(detail or response.reason_phrase)
+        with self.vendor.session(api_key) as http:
+            try:
+                return http.request(method, path, **kwargs)
+            except InvalidRequest as exc:
+                if exc.details.get("vendor_status") == 404 or exc.details.get("vendor_code") in MISSING_VOICE:
+                    raise VoiceNotFound(f"ElevenLabs has no such voice ({exc.details['vendor_message']})",
+                                        exc.details) from None
+                raise
 
 
 def words(alignment: dict | None) -> list[Word]:
