@@ -58,6 +58,13 @@ class JobNotCancelable(ReelserveError):
     code, status = "job_not_cancelable", 409
 
 
+class JobNotIndexable(ReelserveError):
+    """A collection cannot take the named job: no job of yours by that id, not a completed analyze
+    job, or no embeddings in its space. The body is well formed; the job's state is the conflict."""
+
+    code, status = "job_not_indexable", 409
+
+
 class PayloadTooLarge(ReelserveError):
     code, status = "payload_too_large", 413
 

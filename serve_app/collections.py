@@ -23,7 +23,7 @@ import numpy as np
 from redis.exceptions import WatchError
 from ulid import ULID
 
-from reelcore.errors import InvalidRequest, NotFound
+from reelcore.errors import InvalidRequest, JobNotIndexable, NotFound
 from reelcore.schemas import Collection, JobStatus, JobType, Moment, SearchResult, VideoJob
 from reelcore.storage import Storage
 from serve_app.clock import utcnow
@@ -74,10 +74,10 @@ class Collections:
     async def add(self, owner_id: str, collection_id: str, job: VideoJob) -> Collection:
         """Add the moments and vectors of a completed analyze job that ran `embed`."""
         if job.type != JobType.analyze or job.status != JobStatus.completed:
-            raise InvalidRequest(f"job {job.id} is not a completed analyze job")
+            raise JobNotIndexable(f"job {job.id} is not a completed analyze job")
         embeddings = (job.result or {}).get("embeddings")
         if not embeddings or not embeddings["items"]:
-            raise InvalidRequest(f"job {job.id} has no embeddings: analyze it with the embed task")
+            raise JobNotIndexable(f"job {job.id} has no embeddings: analyze it with the embed task")
         vectors = await self._vectors(embeddings)
         items = [json.dumps({"job_id": job.id, **{k: i[k] for k in ("start", "end", "text", "kind")}})
                  for i in embeddings["items"]]
@@ -90,8 +90,8 @@ class Collections:
                     if job.id in collection.videos:
                         return collection
                     if collection.model not in (None, embeddings["model"]):
-                        raise InvalidRequest(f"collection {collection_id} holds {collection.model} vectors; "
-                                             f"job {job.id} has {embeddings['model']}")
+                        raise JobNotIndexable(f"collection {collection_id} holds {collection.model} "
+                                              f"vectors; job {job.id} has {embeddings['model']}")
                     collection.videos.append(job.id)
                     collection.vectors += len(vectors)
                     collection.model, collection.dimension = embeddings["model"], embeddings["dimension"]

@@ -115,9 +115,10 @@ def test_only_analyze_jobs_with_embeddings_join_a_collection(alice: Owner, analy
         "video_url": analysed["job"]["input"]["video_url"], "tasks": ["transcribe"]}).json()["id"])
     refused = alice.api.post(f"/v1/collections/{collection['id']}/videos",
                              json={"job_id": transcript_only["id"]})
-    assert refused.status_code == 422 and "embed" in refused.json()["error"]["message"]
+    assert refused.status_code == 409 and "embed" in refused.json()["error"]["message"]
+    assert refused.json()["error"]["code"] == "job_not_indexable"
     missing = alice.api.post(f"/v1/collections/{collection['id']}/videos", json={"job_id": "vj_nope"})
-    assert missing.status_code == 422 and missing.json()["error"]["details"]["fields"][0]["field"] == "job_id"
+    assert missing.status_code == 409 and missing.json()["error"]["code"] == "job_not_indexable"
     nowhere = alice.api.post("/v1/collections/col_nope/videos", json={"job_id": transcript_only["id"]})
     assert nowhere.status_code == 404, "the path's collection is what is not found"
 

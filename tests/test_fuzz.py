@@ -88,9 +88,6 @@ def test_unknown_methods_get_405_with_allow(service, method: str, path: str, all
     assert response.json()["error"]["code"] == "method_not_allowed"
 
 
-@pytest.mark.xfail(reason="open: the stateful phase's 'created resource not found' (ST302) for POST "
-                          "/v1/collections/{id}/videos with a made-up job_id; docs/benchmarks.md §13",
-                   strict=False)
 def test_a_bounded_fuzz_gets_documented_answers(service, make_owner, tmp_path) -> None:
     """schemathesis through the real service, every check, its coverage, fuzzing and stateful
     phases, `FUZZ_EXAMPLES` cases per operation and phase: no 500, every status, header and body

@@ -6,7 +6,7 @@ import numpy as np
 from fastapi import APIRouter, Response
 
 from reelcore.capabilities.embedding import Embeddings, EmbedRequest
-from reelcore.errors import InvalidRequest, NotFound, ProviderUnavailable
+from reelcore.errors import JobNotIndexable, NotFound, ProviderUnavailable
 from reelcore.schemas import (
     Collection,
     CollectionIn,
@@ -48,13 +48,12 @@ async def add_video(collection_id: str, body: CollectionVideoIn, owner: OwnerDep
                     services: ServicesDep) -> Collection:
     """Add a completed analyze job of yours that ran the `embed` task: its transcript segments
     and scene descriptions become searchable moments. 404 names a missing collection (the path);
-    a `job_id` that names no job of yours is a 422, like any other invalid field."""
+    a job it cannot take, missing included, is a 409 `job_not_indexable`."""
     await services.collections.get(owner, collection_id)
     try:
         job = await services.jobs.get(body.job_id, owner)
     except NotFound:
-        raise InvalidRequest(f"job_id: you have no job {body.job_id}",
-                             {"fields": [{"field": "job_id", "message": "no such job of yours"}]}) from None
+        raise JobNotIndexable(f"you have no job {body.job_id!r} to add") from None
     return await services.collections.add(owner, collection_id, job)
 
 
