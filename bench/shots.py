@@ -15,8 +15,10 @@ Three detectors read each video:
 
 A boundary is right when it lies within `--tolerance` frames of a transition (for a fade or a
 dissolve, anywhere from its first to its last frame); each transition takes one boundary, any
-other is a false positive. Speed is wall seconds over the video's seconds (lower is faster),
-with torch on `--threads` threads (Serve gives the engine's replica one).
+other is a false positive. Speed is seconds over the video's seconds (lower is faster): wall
+time, and this process's CPU time (all its threads: FFmpeg's decoding threads and torch's
+`--threads`, one by default as Serve gives the engine's replica), which other jobs on a shared
+machine disturb less.
 
     PYTHONPATH=. .venv/bin/python bench/shots.py ../shared/media/*.mp4
 """
@@ -130,8 +132,21 @@ def score(found: list[int], truth: list[tuple[int, int]], tolerance: int) -> tup
     return len(truth) - len(left), wrong
 
 
-def detectors(engine, model, path: Path, workdir: Path) -> dict[str, tuple[list[int], float]]:
-    """Boundaries (first frames of new shots) and wall seconds of each detector."""
+class Clock:
+    """Wall and CPU seconds since the last `lap`."""
+
+    def __init__(self) -> None:
+        self.lap()
+
+    def lap(self) -> tuple[float, float]:
+        now = (time.perf_counter(), time.process_time())
+        spent = (now[0] - self.wall, now[1] - self.cpu) if hasattr(self, "wall") else (0.0, 0.0)
+        self.wall, self.cpu = now
+        return spent
+
+
+def detectors(engine, model, path: Path, workdir: Path) -> dict[str, tuple[list[int], tuple[float, float]]]:
+    """Boundaries (first frames of new shots) and (wall, CPU) seconds of each detector."""
     from deployments import shot_model
     from deployments.scene_detect import _boundaries, _first_pass
     from reelcore.capabilities.scenes import ScenesRequest
@@ -141,12 +156,11 @@ def detectors(engine, model, path: Path, workdir: Path) -> dict[str, tuple[list[
     request = ScenesRequest(video=MediaRef(key="bench", media=probe(path), path=path))
     call = Call(lambda _: None, workdir)
     out = {}
-    started = time.perf_counter()
+    clock = Clock()
     frames, hard, fades, fps = _first_pass(path, request, engine.config.analysis_width, call)
     bounds = _boundaries(hard, fades, np.array(frames.level), request.fade_threshold,
                          max(1, round(request.min_scene_seconds * fps)), len(frames.level))
-    out["pyscenedetect"] = (bounds[1:-1], time.perf_counter() - started)
-    started = time.perf_counter()
+    out["pyscenedetect"] = (bounds[1:-1], clock.lap())
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
@@ -154,10 +168,9 @@ def detectors(engine, model, path: Path, workdir: Path) -> dict[str, tuple[list[
                           for f in container.decode(stream)])
     probability = shot_model.transition_probability(model, small, [(0, len(small))], True, lambda _: None)
     cuts = [cut for _, _, cut in shot_model.transitions(probability, 0.5)]
-    out["transnetv2"] = (cuts, time.perf_counter() - started)
-    started = time.perf_counter()
+    out["transnetv2"] = (cuts, clock.lap())
     scenes = engine.scenes(request, call).scenes
-    out["engine"] = ([round(s.start * fps) for s in scenes[1:]], time.perf_counter() - started)
+    out["engine"] = ([round(s.start * fps) for s in scenes[1:]], clock.lap())
     return out
 
 
@@ -177,18 +190,19 @@ def main() -> None:
     engine = SceneDetectEngine()
     engine.load()
     model = shot_model.load_model("cpu")
-    print("| video | seconds | detector | transitions found | false boundaries | x real time |")
-    print("|---|---:|---|---:|---:|---:|")
+    print("| video | seconds | detector | transitions found | false boundaries | wall / length "
+          "| CPU / length |")
+    print("|---|---:|---|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         video = Path(tmp) / "joined.mp4"
         cases = [(video, joined(args.clips, video))] + [(Path(c), []) for c in args.clips]
         for path, truth in cases:
             length = seconds(path)
-            for name, (found, wall) in detectors(engine, model, path, Path(tmp)).items():
+            for name, (found, (wall, cpu)) in detectors(engine, model, path, Path(tmp)).items():
                 hits, wrong = score(found, truth, args.tolerance)
                 label = f"joined 720p, {len(truth)} transitions" if truth else path.name
                 print(f"| {label} | {length:.1f} | {name} | {hits}/{len(truth)} | {wrong} "
-                      f"| {wall / length:.3f} |", flush=True)
+                      f"| {wall / length:.3f} | {cpu / length:.3f} |", flush=True)
             if truth:
                 print(f"<!-- transitions (first, last frame): {truth} -->", flush=True)
 
