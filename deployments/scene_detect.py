@@ -14,8 +14,8 @@ The boundaries are combined so that a fade is one boundary, not three:
 - a fade (or a dip to black) cuts once, at the first frame bright enough again after the dark
   stretch (the fade-out and the black belong to the shot before); hard cuts that the detector
   saw in the dark stretch or its ramps are dropped;
-- a TransNetV2 transition (a run of frames it finds likely) cuts once, after its likeliest frame
-  (a hard cut's last frame, a dissolve's middle), and its frames are not used for the facts;
+- a TransNetV2 transition (a run of frames it finds likely) cuts once, in its middle (the first
+  frame after a hard cut, a dissolve's middle frame), and its frames are not used for the facts;
 - boundaries closer together than `min_scene_seconds` are merged (a fade's boundary wins);
 - a shot that is black throughout joins its neighbour, and no shot is shorter than
   `min_scene_seconds` (the first and last shots included).
@@ -23,8 +23,9 @@ The boundaries are combined so that a fade is one boundary, not three:
 Each shot's facts are what the CPU can measure and nothing more: brightness (mean luma),
 colour (the dominant hue among its coloured pixels, or grey), motion (mean absolute frame
 difference), and the faces MediaPipe's face mesh sees on the keyframe (the frame nearest the
-middle of the shot that is not part of a fade or a dissolve). The description is built from those facts;
-what is said in each shot is attached by a second method (`describe`) once a transcript exists.
+middle of the shot that is not part of a fade or a dissolve). The description is built from
+those facts; what is said in each shot is attached by a second method (`describe`) once a
+transcript exists.
 """
 
 from __future__ import annotations

@@ -5,18 +5,17 @@ wheel) reads 48x27 RGB frames and gives each frame two probabilities: that a sho
 (its single-frame head, sharp on hard cuts) and that it is part of a transition (its all-frames
 head, which sees a slow dissolve its single-frame head gives 0.1 to). A transition is a run of
 frames where either passes the threshold. It finds dissolves, which PySceneDetect's detectors
-miss, but it costs about
-6 ms of CPU per frame it reads (`predict`), while decoding a 720p frame costs about 4: over a
-whole video it alone would take longer than the 0.15x of the video's length the engine is
-allowed on a CPU.
+miss, but it costs about 6 ms of CPU per frame it reads (`predict`), while decoding a 720p
+frame costs about 4: over a whole video it alone would take longer than the 0.15x of the
+video's length the engine is allowed on a CPU.
 
 So on a CPU it reads only the stretches where the picture changes and nothing PySceneDetect
 found explains the change (`changing_stretches`): frames `lag` apart that differ by more than
-`threshold` (mean absolute difference of the 48x27 pictures, 0-1: one talking head over two
-seconds stays under 0.08, two different shots differ by 0.16 or more), unless a hard cut or a
-fade to black PySceneDetect found lies between them. A still or slowly moving shot costs
-nothing; a dissolve, a fade to white, a cut PySceneDetect missed or a fast camera move gets
-TransNetV2. A stretch reaches `lag` frames beyond the change on each side, so the frames
+`threshold` (mean absolute difference of the 48x27 pictures, 0-1: each real talking-head clip
+of docs/benchmarks.md §14 stays under 0.07 over two seconds, any two of them differ by 0.16 or
+more), unless the pair overlaps a hard cut or a fade to black that PySceneDetect found. A still
+or slowly moving shot costs nothing; a dissolve, a fade to white, a cut PySceneDetect missed or
+a fast camera move gets TransNetV2. A stretch reaches `lag` frames beyond the change on each side, so the frames
 `predict` pads it with (its first and last, repeated) are far enough from the transition for it
 to see it as it would in the whole video. On a GPU it reads everything.
 """
