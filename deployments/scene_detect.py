@@ -1,16 +1,21 @@
-"""scene-detect: shot boundaries, a keyframe and a plain description of each shot (CPU).
+"""scene-detect: shot boundaries, a keyframe and a plain description of each shot.
 
-PySceneDetect finds the boundaries: `AdaptiveDetector` the hard cuts (a frame's change measured
-against its neighbours', so camera motion and dark footage fire less than a fixed threshold)
-and `ThresholdDetector` the fades to and from black. Frames come from PyAV (PySceneDetect's own
-`VideoStreamAv`, frame-threaded), scaled by FFmpeg straight to `analysis_width` before anything
-looks at them; the same pass gathers each frame's level, colour and difference from the last.
+Three detectors find the boundaries. PySceneDetect's `AdaptiveDetector` finds the hard cuts (a
+frame's change measured against its neighbours', so camera motion and dark footage fire less
+than a fixed threshold) and its `ThresholdDetector` the fades to and from black; both are cheap.
+TransNetV2 (`shot_model.py`) finds what they miss, dissolves above all, where the picture
+changes and neither explains why (everywhere on a GPU). Frames come from PyAV (PySceneDetect's
+own `VideoStreamAv`, frame-threaded), decoded once and scaled by FFmpeg straight to
+`analysis_width` and to TransNetV2's 48x27; the same pass gathers each frame's level, colour
+and difference from the last. docs/benchmarks.md §14 measures each detector.
 
-The two detectors' boundaries are combined so that a fade is one boundary, not three:
+The boundaries are combined so that a fade is one boundary, not three:
 
 - a fade (or a dip to black) cuts once, at the first frame bright enough again after the dark
   stretch (the fade-out and the black belong to the shot before); hard cuts that the detector
   saw in the dark stretch or its ramps are dropped;
+- a TransNetV2 transition (a run of frames it finds likely) cuts once, in its middle (the first
+  frame after a hard cut, a dissolve's middle frame), and its frames are not used for the facts;
 - boundaries closer together than `min_scene_seconds` are merged (a fade's boundary wins);
 - a shot that is black throughout joins its neighbour, and no shot is shorter than
   `min_scene_seconds` (the first and last shots included).
@@ -18,8 +23,9 @@ The two detectors' boundaries are combined so that a fade is one boundary, not t
 Each shot's facts are what the CPU can measure and nothing more: brightness (mean luma),
 colour (the dominant hue among its coloured pixels, or grey), motion (mean absolute frame
 difference), and the faces MediaPipe's face mesh sees on the keyframe (the frame nearest the
-middle of the shot that is not part of a fade). The description is built from those facts;
-what is said in each shot is attached by a second method (`describe`) once a transcript exists.
+middle of the shot that is not part of a fade or a dissolve). The description is built from
+those facts; what is said in each shot is attached by a second method (`describe`) once a
+transcript exists.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import cv2
 import numpy as np
 from pydantic import BaseModel, Field
 
+from deployments import shot_model
 from reelcore.capabilities.scenes import (
     DescribedScene,
     DescribedScenes,
@@ -59,6 +66,17 @@ class SceneDetectConfig(BaseModel):
     face_width: int = Field(640, ge=64, description="The keyframe is scaled to this width to look for faces.")
     max_faces: int = Field(4, ge=1, le=16, description="Faces counted on a keyframe at most.")
     jpeg_quality: int = Field(85, ge=10, le=100)
+    device: str = Field("cpu", description="torch device for TransNetV2: cpu, cuda, cuda:1...")
+    transition_threshold: float = Field(
+        0.5, gt=0, lt=1, description="TransNetV2: a frame this likely to be in a transition is in one.")
+    screen_change: float = Field(
+        0.1, ge=0, le=1, description="TransNetV2 reads only where frames `screen_seconds` apart differ "
+        "by more than this (mean absolute difference at 48x27, 0-1) and no cut or fade found by "
+        "PySceneDetect lies between them; 0 reads the whole video (for a GPU).")
+    screen_seconds: float = Field(2.0, gt=0, le=10,
+                                  description="See screen_change: about the longest dissolve to find.")
+    bfloat16: bool = Field(True, description="TransNetV2 in bfloat16: half the CPU time where the CPU "
+                                             "has AVX512-BF16 or AMX, the same transitions found.")
 
 
 class _Frames:
@@ -73,15 +91,17 @@ class _Frames:
         self.diff: list[float] = []     # mean |luma - previous luma|, 0-1
         self.coloured: list[float] = []  # fraction of pixels with a definite hue
         self.hues: list[np.ndarray] = []  # chroma-weighted hue histogram (12 sectors)
+        self.small: list[np.ndarray] = []  # 27x48 RGB, TransNetV2's input (4 kB a frame)
         self._last: np.ndarray | None = None
 
-    def add(self, index: int, seconds: float, pts: int | None, bgr: np.ndarray) -> None:
+    def add(self, index: int, seconds: float, pts: int | None, bgr: np.ndarray, small: np.ndarray) -> None:
         grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
         hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
         chroma = hsv[..., 1].astype(np.float32) * hsv[..., 2] / 255**2  # 0-1: how colourful
         mask = chroma >= 0.1
         sector = ((hsv[..., 0][mask].astype(np.int32) + 8) // 15) % 12  # OpenCV hue is 0-179
         self.index.append(index)
+        self.small.append(small)
         self.seconds.append(seconds)
         self.pts.append(pts)
         self.level.append(float(bgr.mean()))
@@ -98,6 +118,7 @@ class SceneDetectEngine(Engine):
     config: SceneDetectConfig
 
     def load(self) -> None:
+        self.model = shot_model.load_model(self.config.device)
         try:
             import scenedetect  # noqa: F401
             from scenedetect.backends.pyav import VideoStreamAv  # noqa: F401
@@ -109,67 +130,53 @@ class SceneDetectEngine(Engine):
             raise Unavailable(f"mediapipe face mesh cannot load: {type(exc).__name__}: {exc}") from exc
 
     def describe(self) -> dict:
-        return {"model": "PySceneDetect AdaptiveDetector + ThresholdDetector, MediaPipe face mesh",
-                "device": "cpu"}
+        return {"model": "TransNetV2 + PySceneDetect AdaptiveDetector and ThresholdDetector, "
+                         "MediaPipe face mesh", "device": self.config.device}
 
     def add_speech(self, request: DescribeRequest, call: Call) -> DescribedScenes:
         """Each scene with the words said during it, appended to its description."""
         return DescribedScenes(scenes=[_with_speech(scene, request.segments) for scene in request.scenes])
 
     def scenes(self, request: ScenesRequest, call: Call) -> SceneList:
-        from scenedetect import AdaptiveDetector, SceneManager, ThresholdDetector
-
         path = request.video.path
         _check_video(path)
-        stream = _open_stream(path, self.config.analysis_width)
-        frames = _Frames()
-        total = max(int(stream.duration.frame_num) if stream.duration is not None else 0, 1)
-
-        def on_frame(bgr: np.ndarray) -> None:
-            frames.add(stream.position.frame_num, stream.position_ms / 1000, stream.frame_pts, bgr)
-            if len(frames.index) % 25 == 0:
-                call.report(0.85 * min(len(frames.index) / total, 1.0))
-
-        stream.on_frame = on_frame
-        fps = float(stream.frame_rate)
+        frames, hard, fades, fps = _first_pass(path, request, self.config.analysis_width, call)
         min_frames = max(1, round(request.min_scene_seconds * fps))
-        cuts_detector = AdaptiveDetector(adaptive_threshold=request.cut_threshold,
-                                         min_content_val=request.min_content_val, min_scene_len=min_frames)
-        fades_detector = ThresholdDetector(threshold=request.fade_threshold, min_scene_len=min_frames,
-                                           fade_bias=1.0)
-        hard, fades = _Tap(cuts_detector), _Tap(fades_detector)
-        manager = SceneManager()
-        manager.auto_downscale = False  # frames arrive already scaled
-        manager.add_detector(hard)
-        manager.add_detector(fades)
-        try:
-            manager.detect_scenes(video=stream)
-        except av.FFmpegError as exc:
-            raise UnsupportedMedia(f"the video cannot be decoded: {exc}") from exc
-        if not frames.index:
-            raise UnsupportedMedia("the video has no decodable frames")
-
         level = np.array(frames.level)
-        position = {n: i for i, n in enumerate(frames.index)}  # frame number -> row
-
-        def rows(found: list[int]) -> list[int]:
-            return sorted({position[n] for n in found if n in position})
-
-        bounds = _boundaries(rows(hard.cuts), rows(fades.cuts), level, request.fade_threshold,
-                             min_frames, len(level))
+        in_transition, cuts = self._transitions(frames, hard, fades, request.fade_threshold, fps, call)
+        bounds = _boundaries(sorted({*hard, *cuts}), fades, level, request.fade_threshold, min_frames,
+                             len(level))
         call.report(0.86)
-        scenes = self._describe_scenes(path, frames, bounds, request.fade_threshold, fps, call)
+        scenes = self._describe_scenes(path, frames, bounds, request.fade_threshold, in_transition, fps, call)
         call.report(1.0)
-        return SceneList(scenes=scenes, detector="pyscenedetect adaptive+threshold", fps=round(fps, 3))
+        return SceneList(scenes=scenes, detector="transnetv2+pyscenedetect adaptive+threshold",
+                         fps=round(fps, 3))
+
+    def _transitions(self, frames: _Frames, hard: list[int], fades: list[int], dark: float, fps: float,
+                     call: Call) -> tuple[np.ndarray, list[int]]:
+        """TransNetV2 where the picture changes and PySceneDetect's cuts and fades do not explain
+        it: which rows are in a transition, and the cut of each transition."""
+        config, level = self.config, np.array(frames.level)
+        lag = max(1, round(config.screen_seconds * fps))
+        explained = [(c - 1, c) for c in hard] + [(_dark_start(c, level, dark) - lag, c + lag) for c in fades]
+        small = np.stack(frames.small)
+        stretches = shot_model.changing_stretches(small, lag, config.screen_change, explained)
+        probability = shot_model.transition_probability(
+            self.model, small, stretches, config.bfloat16, lambda done: call.report(0.6 + 0.25 * done))
+        found = shot_model.transitions(probability, config.transition_threshold)
+        in_transition = np.zeros(len(small), dtype=bool)
+        for first, end, _ in found:
+            in_transition[first:end] = True
+        return in_transition, [cut for _, _, cut in found]
 
     def _describe_scenes(self, path: Path, frames: _Frames, bounds: list[int], fade_threshold: float,
-                         fps: float, call: Call) -> list[Scene]:
+                         in_transition: np.ndarray, fps: float, call: Call) -> list[Scene]:
         level, luma, diff = np.array(frames.level), np.array(frames.luma), np.array(frames.diff)
         coloured, hues = np.array(frames.coloured), np.stack(frames.hues)
         spans = list(itertools.pairwise(bounds))
         picked = []
         for a, b in spans:
-            steady = _steady(level[a:b], fade_threshold)
+            steady = _steady(level[a:b], fade_threshold, in_transition[a:b])
             rows = np.arange(a, b)[steady]
             picked.append((rows, int(rows[np.argmin(np.abs(rows - (a + b - 1) / 2))])))
         keyframes = _keyframes(path, [(k, frames.pts[k]) for _, k in picked])
@@ -216,8 +223,48 @@ def _check_video(path: Path) -> None:
         raise UnsupportedMedia(f"the video cannot be decoded: {exc}") from exc
 
 
+def _first_pass(path: Path, request: ScenesRequest, width: int,
+                call: Call) -> tuple[_Frames, list[int], list[int], float]:
+    """One decoding pass: every frame's numbers and 48x27 copy, and the rows where PySceneDetect
+    saw a hard cut and where it saw a fade end (progress 0-0.6)."""
+    from scenedetect import AdaptiveDetector, SceneManager, ThresholdDetector
+
+    stream = _open_stream(path, width)
+    frames = _Frames()
+    total = max(int(stream.duration.frame_num) if stream.duration is not None else 0, 1)
+
+    def on_frame(bgr: np.ndarray, small: np.ndarray) -> None:
+        frames.add(stream.position.frame_num, stream.position_ms / 1000, stream.frame_pts, bgr, small)
+        if len(frames.index) % 25 == 0:
+            call.report(0.6 * min(len(frames.index) / total, 1.0))
+
+    stream.on_frame = on_frame
+    fps = float(stream.frame_rate)
+    min_frames = max(1, round(request.min_scene_seconds * fps))
+    hard = _Tap(AdaptiveDetector(adaptive_threshold=request.cut_threshold,
+                                 min_content_val=request.min_content_val, min_scene_len=min_frames))
+    fades = _Tap(ThresholdDetector(threshold=request.fade_threshold, min_scene_len=min_frames, fade_bias=1.0))
+    manager = SceneManager()
+    manager.auto_downscale = False  # frames arrive already scaled
+    manager.add_detector(hard)
+    manager.add_detector(fades)
+    try:
+        manager.detect_scenes(video=stream)
+    except av.FFmpegError as exc:
+        raise UnsupportedMedia(f"the video cannot be decoded: {exc}") from exc
+    if not frames.index:
+        raise UnsupportedMedia("the video has no decodable frames")
+    position = {n: i for i, n in enumerate(frames.index)}  # frame number -> row
+
+    def rows(found: list[int]) -> list[int]:
+        return sorted({position[n] for n in found if n in position})
+
+    return frames, rows(hard.cuts), rows(fades.cuts), fps
+
+
 def _open_stream(path: Path, width: int):
-    """PySceneDetect's PyAV stream, handing out frames FFmpeg has already scaled to `width`."""
+    """PySceneDetect's PyAV stream, handing out frames FFmpeg has already scaled to `width` (and
+    to TransNetV2's 48x27 RGB, for `on_frame`)."""
     from scenedetect import VideoOpenFailure
     from scenedetect.backends.pyav import VideoStreamAv
 
@@ -243,7 +290,8 @@ def _open_stream(path: Path, width: int):
             bgr = frame.to_ndarray()
             self.frame_pts = self._frame.pts
             if self.on_frame is not None:
-                self.on_frame(bgr)
+                small = self._frame.reformat(width=48, height=27, format="rgb24").to_ndarray()
+                self.on_frame(bgr, small)
             return bgr if decode else True
 
     try:
@@ -312,12 +360,7 @@ def _boundaries(hard: list[int], fades: list[int], level: np.ndarray, dark: floa
                 count: int) -> list[int]:
     """Scene starts (rows) and the end, from the detectors' cuts: see the module docstring."""
     pad = max(min_frames, 3)
-    stretches = []  # (first dark row, the fade's cut) for each fade
-    for cut in fades:
-        first = cut
-        while first > 0 and level[first - 1] < dark:
-            first -= 1
-        stretches.append((first, cut))
+    stretches = [(_dark_start(cut, level, dark), cut) for cut in fades]
     hard = [c for c in hard if not any(first - pad <= c <= cut + pad for first, cut in stretches)]
     kept: list[tuple[int, bool]] = []
     for cut, is_fade in sorted([(c, False) for c in hard] + [(c, True) for c in fades]):
@@ -339,11 +382,22 @@ def _boundaries(hard: list[int], fades: list[int], level: np.ndarray, dark: floa
     return bounds
 
 
-def _steady(level: np.ndarray, dark: float) -> np.ndarray:
-    """The frames of a shot that are not part of a fade (all of them when it is dark throughout)."""
+def _dark_start(cut: int, level: np.ndarray, dark: float) -> int:
+    """The first row of the dark stretch that a fade's cut ends."""
+    first = cut
+    while first > 0 and level[first - 1] < dark:
+        first -= 1
+    return first
+
+
+def _steady(level: np.ndarray, dark: float, in_transition: np.ndarray) -> np.ndarray:
+    """The frames of a shot that are not part of a fade or a dissolve (all of them when it is
+    dark throughout or a transition throughout)."""
     keep = level >= 0.6 * np.median(level)
     if level.max() >= dark:
         keep &= level >= dark
+    if (keep & ~in_transition).any():
+        keep &= ~in_transition
     return keep if keep.any() else np.ones_like(keep)
 
 

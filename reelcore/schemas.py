@@ -17,6 +17,7 @@ from pydantic import (
     HttpUrl,
     PlainSerializer,
     StringConstraints,
+    TypeAdapter,
     field_validator,
     model_validator,
 )
@@ -70,6 +71,8 @@ AnalyzeProvider = Literal[
 ]
 TtsProvider = Literal["default", "kokoro", "piper", "espeak-ng", "elevenlabs"]
 AnalyzeTask = Literal["transcribe", "scenes", "embed", "qa"]
+Skipped = dict[AnalyzeTask, str]
+"""An analyze result's `skipped`: the stages its input could not feed, and why (`VideoJob.result`)."""
 
 PROVIDERS: dict[JobType, tuple[str, ...]] = {
     JobType.generate: GenerateProvider.__args__,
@@ -285,7 +288,14 @@ class VideoJob(BaseModel):
     provider: str = Field(..., description="The engine that ran (or will run) the job.")
     progress: float = Field(0.0, ge=0.0, le=1.0)
     stage: str | None = Field(None, description="The stage now running (ours).")
-    result: dict[str, Any] | None = None
+    result: dict[str, Any] | None = Field(
+        None, description="What the job made; its keys depend on the job's type.",
+        json_schema_extra={"properties": {"skipped": {
+            **TypeAdapter(Skipped).json_schema(),
+            "description": "analyze: each stage the input could not feed, and why, e.g. "
+                           '`{"transcribe": "the video has no audio track"}`; every task that could '
+                           "run without it ran (`embed` and `qa` over the scenes alone). Absent when "
+                           "nothing was skipped."}}})
     error: ErrorInfo | None = None
     created_at: datetime
     started_at: datetime | None = None

@@ -131,6 +131,40 @@ def test_scenes_of_an_audio_file_fail_clearly(alice: Owner, media: Path) -> None
     assert job["status"] == "failed" and job["error"]["code"] == "unsupported_media", job
 
 
+def test_silent_footage_gets_scenes_vectors_and_answers_and_says_what_was_skipped(
+        alice: Owner, media: Path) -> None:
+    response = alice.api.post("/v1/video/analyze", json={
+        "video_url": upload(alice, media / "silent.mp4")["url"], "tasks": ["scenes", "embed", "qa"],
+        "question": "What is shown?", **CPU})
+    assert response.status_code == 202, response.text
+    job = wait_for(alice, response.json()["id"])
+    assert job["status"] == "completed", job.get("error")
+    result = job["result"]
+    assert result["skipped"] == {"transcribe": "the video has no audio track"}
+    assert "transcript" not in result and "transcribe" not in result["engines"]
+    assert len(result["scenes"]) == 1 and result["scenes"][0]["said"] == ""
+    assert [item["kind"] for item in result["embeddings"]["items"]] == ["scene"]
+    assert result["answer"]["citations"][0]["kind"] == "scene"
+
+
+def test_transcribing_silent_footage_alone_fails_clearly(alice: Owner, media: Path) -> None:
+    response = alice.api.post("/v1/video/analyze", json={
+        "video_url": upload(alice, media / "silent.mp4")["url"], "tasks": ["transcribe"], **CPU})
+    assert response.status_code == 202, response.text
+    job = wait_for(alice, response.json()["id"])
+    assert job["status"] == "failed" and job["error"] == {
+        "code": "unsupported_media",
+        "message": "the transcribe task cannot run: the video has no audio track"}, job
+
+
+def test_openapi_documents_what_an_analysis_skipped(service: Service) -> None:
+    spec = httpx.get(f"{service.base_url}/openapi.json").json()
+    result = spec["components"]["schemas"]["VideoJob"]["properties"]["result"]
+    skipped = result["properties"]["skipped"]
+    assert skipped["additionalProperties"] == {"type": "string"} and "no audio track" in skipped["description"]
+    assert set(skipped["propertyNames"]["enum"]) == {"transcribe", "scenes", "embed", "qa"}
+
+
 def hum_video(folder: Path) -> Path:
     """A talking-head video whose only sound is a 110 Hz hum."""
     t = np.arange(16000 * 3) / 16000

@@ -1,19 +1,23 @@
-"""Graph composition without engines: stage checkpoints, and the dub's optional separator."""
+"""Graph composition without engines: stage checkpoints, the dub's optional separator, and
+analyze on footage without sound."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
+from graphs.analyze import AnalyzeGraph
 from graphs.base import Graph
 from graphs.dub import DubGraph
 from reelcore.engine import EngineMessage
 from reelcore.engine_client import EngineClient
+from reelcore.errors import NoSpeechDetected, UnsupportedMedia
 from reelcore.media import MediaRef
-from reelcore.schemas import DubRequest, MediaInfo
+from reelcore.schemas import AnalyzeRequest, DubRequest, MediaInfo
 
 
 class Attempt:
@@ -163,3 +167,43 @@ def test_an_unavailable_separator_leaves_the_mixer_to_duck_the_speech_band() -> 
     result, mix = dub_with(EngineMessage(error={"code": "provider_unavailable", "message": "no weights"}))
     assert mix["voice"] is None and mix["background"] is None
     assert result["soundtrack"] == {"method": "ducked"}
+
+
+def analyze_silent(tasks: list[str], **extra: Any) -> tuple[dict, list[str]]:
+    """Run the analyze graph on a video with no audio track over engines that answer at once (no
+    speech engine at all); the result and the methods called."""
+    scene = {"index": 0, "start": 0.0, "end": 2.0, "description": "A still shot.", "brightness": 0.5,
+             "colour": "grey", "motion": 0.0, "faces": 1, "thumbnail": wav("scenes/scene-0000.jpg")}
+    calls: list[tuple[str, dict]] = []
+    answers = {
+        "scenes": {"scenes": ok(scenes=[scene], detector="d", fps=25.0),
+                   "add_speech": ok(scenes=[{**scene, "said": ""}])},
+        "embedder": {"embed": ok(model="m", dimension=2, vectors=[[1.0, 0.0]])},
+        "qa": {"answer": ok(answer="0:00 A still shot.", method="retrieval", citations=[
+            {"start": 0.0, "end": 2.0, "text": "A still shot.", "kind": "scene", "score": 0.5}])},
+    }
+    graph = AnalyzeGraph({role: EngineClient(role, Handle(table, calls))  # type: ignore[arg-type]
+                          for role, table in answers.items()})
+    video = MediaRef(key="inputs/broll.mp4", media=MediaInfo(format="mp4", duration_seconds=2.0,
+                                                             has_video=True, has_audio=False))
+    request = AnalyzeRequest(video_url="https://example.com/broll.mp4", tasks=tasks, **extra)
+    result = asyncio.run(graph.run(request, {"video_url": video}, Job({})))
+    return to_jsonable_python(result), [method for method, _ in calls]
+
+
+def test_silent_footage_runs_every_task_that_needs_no_sound_and_says_what_was_skipped() -> None:
+    result, called = analyze_silent(["scenes", "embed", "qa"], question="What is shown?")
+    assert "transcribe" not in called and "transcript" not in result
+    assert result["skipped"] == {"transcribe": "the video has no audio track"}
+    assert [s["description"] for s in result["scenes"]] == ["A still shot."]
+    assert [i["kind"] for i in result["embeddings"]["items"]] == ["scene"]
+    assert result["answer"]["citations"][0]["kind"] == "scene"
+
+
+def test_silent_footage_cannot_be_transcribed_alone_or_embedded_without_scenes() -> None:
+    with pytest.raises(UnsupportedMedia, match="transcribe task cannot run: the video has no audio track"):
+        analyze_silent(["transcribe"])
+    with pytest.raises(NoSpeechDetected, match=r"no audio track \(the scenes task adds visual passages\)"):
+        analyze_silent(["embed"])
+    result, _ = analyze_silent(["transcribe", "scenes"])
+    assert result["skipped"] == {"transcribe": "the video has no audio track"} and result["scenes"]

