@@ -154,7 +154,7 @@ def test_transcribing_silent_footage_alone_fails_clearly(alice: Owner, media: Pa
     job = wait_for(alice, response.json()["id"])
     assert job["status"] == "failed" and job["error"] == {
         "code": "unsupported_media",
-        "message": "the transcribe task cannot run: the video has no audio track"}, job
+        "message": "the transcribe task cannot run: the video has no audio track", "details": None}, job
 
 
 def test_openapi_documents_what_an_analysis_skipped(service: Service) -> None:
