@@ -68,11 +68,7 @@ class FastTranslateEngine(Engine):
         return source, target, direction
 
     def supports(self, request: PairRequest, call: Call) -> Support:
-        try:
-            self.direction(request)
-        except ProviderUnavailable as exc:
-            return Support(ok=False, reason=exc.message)
-        return Support(ok=True)
+        return Support.unless_refused(lambda: self.direction(request))
 
     def translate(self, request: TranslateRequest, call: Call) -> Translation:
         source, target, direction = self.direction(request)

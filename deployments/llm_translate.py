@@ -296,11 +296,7 @@ class LlmTranslateEngine(Engine):
                                   f"{', '.join(self.config.pairs) or 'none'}){hint}")
 
     def supports(self, request: PairRequest, call: Call) -> Support:
-        try:
-            self.direction(request, detected_later=True)
-        except ProviderUnavailable as exc:
-            return Support(ok=False, reason=exc.message)
-        return Support(ok=True)
+        return Support.unless_refused(lambda: self.direction(request, detected_later=True))
 
     # -- translation ------------------------------------------------------------------------
 

@@ -77,11 +77,7 @@ class RunwayEngine(Engine):
                                                      f"Runway {self.config.model}")
 
     def supports(self, query: GenerateQuery, call: Call) -> Support:
-        try:
-            self.plan(query)
-        except ProviderUnavailable as exc:
-            return Support(ok=False, reason=exc.message)
-        return Support(ok=True)
+        return Support.unless_refused(lambda: self.plan(query))
 
     def generate(self, request: GenerateInput, call: Call) -> GeneratedVideo:
         ratio, duration = self.plan(request.query())

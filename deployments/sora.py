@@ -78,11 +78,7 @@ class SoraEngine(Engine):
                 covering_seconds(query.duration_seconds, self.config.seconds, f"Sora {self.config.model}"))
 
     def supports(self, query: GenerateQuery, call: Call) -> Support:
-        try:
-            self.plan(query)
-        except ProviderUnavailable as exc:
-            return Support(ok=False, reason=exc.message)
-        return Support(ok=True)
+        return Support.unless_refused(lambda: self.plan(query))
 
     def generate(self, request: GenerateInput, call: Call) -> GeneratedVideo:
         (width, height), seconds = self.plan(request.query())

@@ -153,11 +153,7 @@ class DiffusersVideoEngine(Engine):
         return Plan(width, height, frames)
 
     def supports(self, query: GenerateQuery, call: Call) -> Support:
-        try:
-            self.plan(query, query.with_image)
-        except ProviderUnavailable as exc:
-            return Support(ok=False, reason=exc.message)
-        return Support(ok=True)
+        return Support.unless_refused(lambda: self.plan(query, query.with_image))
 
     def generate(self, request: GenerateInput, call: Call) -> GeneratedVideo:
         import torch

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
+from reelcore.errors import ProviderUnavailable
 from reelcore.media import MediaRef
 
 
@@ -59,6 +60,16 @@ class Support(BaseModel):
 
     ok: bool
     reason: str | None = None
+
+    @classmethod
+    def unless_refused(cls, check: Callable[[], object]) -> Support:
+        """Yes, unless `check` (the engine's own planning of the request) refuses it with
+        ProviderUnavailable: then no, with its reason."""
+        try:
+            check()
+        except ProviderUnavailable as exc:
+            return cls(ok=False, reason=exc.message)
+        return cls(ok=True)
 
 
 @dataclass
