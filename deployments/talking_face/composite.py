@@ -6,7 +6,9 @@ upper cheeks: speech does not move them) onto the frame's. The blended region is
 hull of the mouth, chin and jaw of both faces (the frame's own, which must disappear, and the
 patch's, which must appear whole: an opening jaw reaches lower), grown a little and feathered.
 The patch's colour is shifted by the difference of the two in the feathered band, so a change
-of exposure between the frames leaves no edge.
+of exposure between the frames leaves no edge. The mask fades out above the frame's nostrils:
+grown and feathered, the hull would otherwise reach them, and another frame's nose blended over
+this one shows as a doubled nostril.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ def paste_mouth(frame: np.ndarray, pts: np.ndarray, patch: MouthPatch, strength:
     cv2.fillConvexPoly(mask, np.round(hull - (x0, y0)).astype(np.int32), 1.0, lineType=cv2.LINE_AA)
     sigma = max(FEATHER * eye, 1.0)
     mask = cv2.GaussianBlur(mask, (0, 0), sigma) * cv2.erode(covered, np.ones((3, 3), np.uint8)) * strength
+    mask *= below_nose(pts, y0, size[1], sigma)[:, None]
     target = frame[y0:y1, x0:x1].astype(np.float32)
     warped = warped.astype(np.float32)
     band = (mask > 0.05) & (mask < 0.6)
@@ -66,3 +69,10 @@ def paste_mouth(frame: np.ndarray, pts: np.ndarray, patch: MouthPatch, strength:
     alpha = mask[..., None]
     frame[y0:y1, x0:x1] = np.clip(warped * alpha + target * (1 - alpha), 0, 255).astype(np.uint8)
     return frame
+
+
+def below_nose(pts: np.ndarray, top: int, rows: int, soft: float) -> np.ndarray:
+    """Per row from `top`, 0 down to the frame's nostrils (the lowest nose-base landmark) and
+    rising to 1 over `soft` pixels below them: the skin under the nose still moves with the lip."""
+    nostrils = pts[tk.NOSE_BASE, 1].max()
+    return np.clip((np.arange(top, top + rows) - nostrils) / soft, 0, 1).astype(np.float32)
