@@ -1,10 +1,11 @@
 """Text to speech: one engine over several voice backends (deployments/voices/).
 
-`tts_provider: default` picks the most natural voice that speaks the language: Piper for US
-English (a native neural voice), Kokoro for Portuguese (neural, slight accent), espeak-ng for
-everything else. ElevenLabs is used only when asked for, with the caller's own key, which
-arrives with each call. Results carry word timings where the backend has them (espeak-ng,
-ElevenLabs).
+`tts_provider: default` picks a voice by a measured rule (`preferred`): a native voice of the
+language unless an accented one is clearly more intelligible. So Piper speaks English (native,
+neural), Kokoro's best-understood Japanese voice Portuguese (espeak-ng's native Portuguese is
+far less intelligible), and espeak-ng every other language. ElevenLabs is used only when asked
+for, with the caller's own key, which arrives with each call. Results carry word timings where
+the backend has them (espeak-ng, ElevenLabs).
 
 `synthesize_segments` speaks a dub: one clip per translated segment, each fitted into the time
 slot of the speech it replaces (deployments/speech_fit.py), on one track as long as the source.
@@ -38,8 +39,19 @@ from reelcore.engine import Call, Engine, OutputFile, Unavailable
 from reelcore.errors import InvalidRequest, ProviderUnavailable, VoiceNotFound
 from reelcore.schemas import Voice, VoiceList, Word
 
-PREFERENCE = ("piper", "kokoro", "espeak-ng")
-"""Most natural first; a backend is chosen only for languages it lists natively."""
+WORD_ERROR_RATE = {
+    "pt": {"kokoro:jf_alpha": 0.261, "kokoro:jf_gongitsune": 0.014, "kokoro:jf_nezumi": 0.043,
+           "kokoro:jf_tebukuro": 0.174, "kokoro:jm_kumo": 0.043, "espeak-ng:pt-br": 0.623},
+    "en": {"kokoro:jf_alpha": 0.134, "kokoro:jf_gongitsune": 0.030, "kokoro:jf_nezumi": 0.030,
+           "kokoro:jf_tebukuro": 0.045, "kokoro:jm_kumo": 0.015, "piper:en_US-joe-medium": 0.030,
+           "espeak-ng:en-us": 0.104},
+}
+"""Whisper base's word error rate on each voice's Brazilian Portuguese / US English, by base
+language (bench/voices.py, docs/benchmarks.md §15); an unmeasured voice counts as 1.0."""
+NATIVE_MARGIN = 0.05
+"""How much more intelligible an accented voice must measure to beat a native one: about 3 of
+the 67-69 words said. Whisper misheard 1 to 2 of them even from the native neural Piper voice
+(§15), so a smaller lead is within what one misheard sentence makes."""
 
 
 class TtsConfig(BaseModel):
@@ -55,10 +67,26 @@ class TtsConfig(BaseModel):
     elevenlabs_model_id: str = "eleven_multilingual_v2"
 
 
-def speaks(voice: Voice, language: str) -> bool:
-    """Whether `voice` lists `language`, or its base language (pt-BR -> pt)."""
+def speaks(voice: Voice, language: str, natively: bool = False) -> bool:
+    """Whether `voice` lists `language` (among its `native` ones, if `natively`), or its base
+    language (pt-BR -> pt)."""
     wanted = {language.lower(), language.split("-")[0].lower()}
-    return any(tag.lower() in wanted for tag in voice.languages)
+    return any(tag.lower() in wanted for tag in (voice.native if natively else voice.languages))
+
+
+def preferred(voices: list[Voice], language: str) -> Voice:
+    """The native voice of `language` that sounds most natural (neural before formant), unless
+    an accented one measured more intelligible by over NATIVE_MARGIN; then the most intelligible.
+    Ties go to a voice that lists the exact tag (espeak-ng pt-br before pt for pt-BR)."""
+    measured = WORD_ERROR_RATE.get(language.split("-")[0].lower(), {})
+    rate = {v.id: measured.get(v.id, 1.0) for v in voices}
+    inexact = {v.id for v in voices if language.lower() not in map(str.lower, v.languages)}
+    best = min(rate.values())
+    native = [v for v in voices if speaks(v, language, natively=True)
+              and rate[v.id] <= best + NATIVE_MARGIN]
+    if native:
+        return min(native, key=lambda v: (v.quality != "neural", rate[v.id], v.id in inexact))
+    return min(voices, key=lambda v: (rate[v.id], v.id in inexact))
 
 
 class TtsEngine(Engine):
@@ -108,15 +136,12 @@ class TtsEngine(Engine):
                                      f"not {request.tts_provider}")
             return voice
         language = request.language or "en-US"
-        order = PREFERENCE if request.tts_provider == "default" else (request.tts_provider,)
-        for provider in order:
-            if provider not in self.backends:
-                continue
-            for voice in self.catalogue.values():
-                if voice.tts_provider == provider and speaks(voice, language):
-                    return voice
-        why = self.missing.get(request.tts_provider, "no loaded voice speaks it")
-        raise VoiceNotFound(f"no {request.tts_provider} voice for {language}: {why}")
+        voices = [v for v in self.catalogue.values() if speaks(v, language)
+                  and request.tts_provider in ("default", v.tts_provider)]
+        if not voices:
+            why = self.missing.get(request.tts_provider, "no loaded voice speaks it")
+            raise VoiceNotFound(f"no {request.tts_provider} voice for {language}: {why}")
+        return preferred(voices, language)
 
     def choose_byok(self, request: VoiceRequest) -> Voice:
         """ElevenLabs voices live in the caller's account: the call itself checks the id."""

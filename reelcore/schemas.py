@@ -325,7 +325,12 @@ class Voice(BaseModel):
     id: str = Field(..., description="Pass as `voice_id`; it names its TTS engine too.")
     name: str
     tts_provider: str
-    languages: list[str] = Field(..., description="BCP-47 tags it speaks (natively first).")
+    languages: list[str] = Field(..., description="BCP-47 tags it speaks; the first when a request names none.")
+    native: list[str] = Field(
+        default_factory=list,
+        description="Those of `languages` it speaks as a native speaker, with no foreign accent; "
+                    "empty when it speaks every one with an accent (Kokoro's Japanese voices) or "
+                    "none is known (an ElevenLabs voice not verified in any language).")
     quality: Literal["neural", "formant"]
 
 

@@ -114,6 +114,8 @@ def test_voices_lists_the_accounts_voices(server, backend) -> None:
     assert set(voices) == {f"elevenlabs:{RACHEL}", f"elevenlabs:{GEORGE}"}
     assert voices[f"elevenlabs:{RACHEL}"].languages == ["en-US", "en"]
     assert voices[f"elevenlabs:{GEORGE}"].languages == ["mul"], "no verified language: multiple"
+    assert voices[f"elevenlabs:{RACHEL}"].native == ["en-US", "en"], "verified: native"
+    assert voices[f"elevenlabs:{GEORGE}"].native == [], "`mul` is no native language"
     assert {(v.tts_provider, v.quality) for v in voices.values()} == {("elevenlabs", "neural")}
     assert voices[f"elevenlabs:{GEORGE}"].name == "George"
     assert server.requests[-1]["headers"]["xi-api-key"] == KEY

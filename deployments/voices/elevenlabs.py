@@ -48,18 +48,17 @@ class ElevenLabsBackend:
 
     def voices(self, api_key: str) -> list[Voice]:
         listing = self._call("GET", "/v1/voices", api_key).json()["voices"]
-        return [Voice(id=f"elevenlabs:{v['voice_id']}", name=v.get("name") or v["voice_id"],
-                      tts_provider=self.name, languages=self._languages(v), quality="neural")
-                for v in listing]
+        return [self._voice(v) for v in listing]
 
-    def _languages(self, voice: dict) -> list[str]:
-        """The languages ElevenLabs verified this voice in with our model; otherwise `mul`
-        (BCP-47 for "multiple languages"): the model speaks many, none verified for the voice."""
+    def _voice(self, voice: dict) -> Voice:
+        """Native in the languages ElevenLabs verified this voice in with our model; with none
+        verified, `mul` (BCP-47 for "multiple languages"): the model speaks many, none native."""
         tags: list[str] = []
         for entry in voice.get("verified_languages") or []:
             if entry.get("model_id") == self.model_id:
                 tags += [t for t in (entry.get("locale"), entry.get("language")) if t and t not in tags]
-        return tags or ["mul"]
+        return Voice(id=f"elevenlabs:{voice['voice_id']}", name=voice.get("name") or voice["voice_id"],
+                     tts_provider=self.name, languages=tags or ["mul"], native=tags, quality="neural")
 
     def speak(self, text: str, voice: str, language: str, speed: float, out: Path,
               api_key: str) -> list[Word]:

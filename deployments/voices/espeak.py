@@ -67,7 +67,7 @@ class EspeakBackend:
 
     def voices(self) -> list[Voice]:
         return [Voice(id=f"espeak-ng:{lang}", name=f"espeak-ng {lang}", tts_provider=self.name,
-                      languages=[lang], quality="formant") for lang in self.languages]
+                      languages=[lang], native=[lang], quality="formant") for lang in self.languages]
 
     def speak(self, text: str, voice: str, language: str, speed: float, out: Path) -> list[Word]:
         """Synthesise in-process so each word's audio position comes with the samples."""

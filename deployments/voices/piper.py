@@ -26,7 +26,7 @@ class PiperBackend:
 
     def voices(self) -> list[Voice]:
         return [Voice(id=VOICE, name="Joe (US English)", tts_provider=self.name,
-                      languages=["en-US", "en"], quality="neural")]
+                      languages=["en-US", "en"], native=["en-US", "en"], quality="neural")]
 
     def speak(self, text: str, voice: str, language: str, speed: float, out: Path) -> list[Word]:
         """This voice carries no alignment data, so no word timings."""
