@@ -105,6 +105,9 @@ class DubGraph(Graph):
             "soundtrack": {"method": mix.method, **({"separator": stems.model} if stems else {})},
             "transcript": transcript,
             "translation": translation.segments,
+            # Where each translated line was spoken, at what tempo, and whether its end had to
+            # be cut (1.25x and every gap were not enough): a viewer hears that, so it is said.
+            "spoken": speech.placements,
             "subtitles": translation.subtitles,
         }
 

@@ -6,6 +6,7 @@ its background checked; bad inputs fail fast with their codes."""
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 from pathlib import Path
 
@@ -86,6 +87,12 @@ def test_english_video_dubbed_to_portuguese(alice: Owner, service: Service, whis
     assert len(result["translation"]) == len(result["transcript"]["segments"]) >= 1
     slots = [(s["start"], s["end"]) for s in result["transcript"]["segments"]]
     assert [(s["start"], s["end"]) for s in result["translation"]] == slots, "timing kept"
+    spoken = result["spoken"]
+    assert len(spoken) == len(result["translation"]), "where each line was said, line by line"
+    assert all(0 <= line["start"] <= line["end"] <= result["duration_seconds"] + 0.01
+               and 0.8 <= line["tempo"] <= 1.25 and isinstance(line["truncated"], bool)
+               for line in spoken), spoken
+    assert all(a["end"] <= b["start"] for a, b in itertools.pairwise(spoken)), "never overlapping"
 
     out = fetch(result["video_url"], tmp_path / "dubbed.mp4")
     source_seconds = len(read_audio(source_audio)) / 16000
