@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     signing_secret: SecretStr = Field(
         SecretStr(DEV_SIGNING_SECRET), description="HMAC key for signed file URLs."
     )
+    provider_key_secret: SecretStr | None = Field(
+        None, description="Encrypts owners' own vendor keys (BYOK) at rest. Unset: derived from "
+                          "signing_secret, so rotating that makes the stored keys unreadable; set "
+                          "it apart in production to rotate the two independently.")
+
+    def provider_key_material(self) -> bytes:
+        """The secret BYOK keys are encrypted with (see `provider_key_secret`)."""
+        return (self.provider_key_secret or self.signing_secret).get_secret_value().encode()
 
     storage_backend: Literal["local", "s3"] = Field("local", description="Where media is kept.")
     storage_dir: Path = Field(

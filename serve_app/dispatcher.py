@@ -64,8 +64,7 @@ class Dispatcher:
         keys = Keys(self.settings.key_prefix)
         self.jobs = JobStore(self.redis, keys, self.settings.job_ttl_seconds)
         self.storage = get_storage()
-        self.provider_keys = ProviderKeys(self.redis, keys,
-                                          self.settings.signing_secret.get_secret_value().encode())
+        self.provider_keys = ProviderKeys(self.redis, keys, self.settings.provider_key_material())
         self.graphs = {}
         clients = engine_clients(engines)
         for job_type, providers in pipelines.items():

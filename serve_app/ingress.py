@@ -134,7 +134,7 @@ class Ingress:
             keys=keys,
             jobs=JobStore(redis, keys, settings.job_ttl_seconds),
             accounts=Accounts(redis, keys),
-            provider_keys=ProviderKeys(redis, keys, settings.signing_secret.get_secret_value().encode()),
+            provider_keys=ProviderKeys(redis, keys, settings.provider_key_material()),
             storage=storage,
             providers=ProviderRegistry(specs, engine_clients(engines), settings.provider_status_ttl_seconds,
                                        {JobType(t): order for t, order in (auto_order or {}).items()}),

@@ -2,8 +2,9 @@
 
 Keys are set per owner through `PUT /v1/account/provider-keys/{provider}`, checked for presence
 when a request needs one, and decrypted only by the runner for the engine call that uses it:
-they never enter a job's input, result, checkpoints or logs. Rotating
-`REELSERVE_SIGNING_SECRET` makes stored keys unreadable; owners then set them again.
+they never enter a job's input, result, checkpoints or logs. They are encrypted with
+`REELSERVE_PROVIDER_KEY_SECRET` (else one derived from `REELSERVE_SIGNING_SECRET`): rotating it
+makes stored keys unreadable, and owners then set them again.
 """
 
 from __future__ import annotations
