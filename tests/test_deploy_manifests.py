@@ -152,7 +152,8 @@ def test_secrets_come_from_a_secret_and_settings_from_a_config_map() -> None:
     for container in containers:
         env = {e["name"]: e for e in container["env"]}
         assert all("valueFrom" in e for e in env.values()), "no literal values beside secrets"
-        for name, key in [("REELSERVE_SIGNING_SECRET", "signing-secret"), ("REELSERVE_REDIS_URL", "redis-url")]:
+        for name, key in [("REELSERVE_SIGNING_SECRET", "signing-secret"), ("REELSERVE_REDIS_URL", "redis-url"),
+                          ("REELSERVE_PROVIDER_KEY_SECRET", "provider-key-secret")]:
             assert env[name]["valueFrom"]["secretKeyRef"] == {"name": "reelserve-secrets", "key": key}
         assert container["envFrom"] == [{"configMapRef": {"name": config_map}}]
     one = containers[0]
