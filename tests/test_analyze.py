@@ -4,6 +4,7 @@ truth, keyframes, descriptions), embeddings, answers and collection search; and 
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import httpx
@@ -162,7 +163,60 @@ def test_openapi_documents_what_an_analysis_skipped(service: Service) -> None:
     result = spec["components"]["schemas"]["VideoJob"]["properties"]["result"]
     skipped = result["properties"]["skipped"]
     assert skipped["additionalProperties"] == {"type": "string"} and "no audio track" in skipped["description"]
-    assert set(skipped["propertyNames"]["enum"]) == {"transcribe", "scenes", "embed", "qa"}
+    assert set(skipped["propertyNames"]["enum"]) == {"transcribe", "scenes", "embed", "qa", "chapters"}
+    chapter = result["properties"]["chapters"]["items"]
+    assert chapter["required"] == ["index", "start", "end", "title"] and "summary" in chapter["properties"]
+
+
+def test_chapters_tile_the_video_open_at_shot_changes_and_are_titled_in_its_words(
+        alice: Owner, analysed, footage) -> None:
+    """The test app's embedder makes chapters of 2 s or more (conftest), so the three shots,
+    one topic each (a train, a market, the weather), may each be one."""
+    job = wait_for(alice, alice.api.post("/v1/video/analyze", json={
+        "video_url": analysed["job"]["input"]["video_url"], "tasks": ["chapters"], **CPU}).json()["id"])
+    assert job["status"] == "completed", job.get("error")
+    result = job["result"]
+    chapters = result["chapters"]
+    assert not {"transcript", "scenes", "skipped"} & set(result), "only what was asked for"
+    assert result["engines"]["chapters"] == "topic shifts (all-MiniLM-L6-v2)"
+    assert [c["index"] for c in chapters] == list(range(len(chapters)))
+    assert chapters[0]["start"] == 0 and abs(chapters[-1]["end"] - result["duration_seconds"]) < 0.01
+    for before, after in itertools.pairwise(chapters):
+        assert before["end"] == after["start"] > before["start"]
+        assert min(abs(after["start"] - cut) for cut in footage[1]) <= FRAME + 1e-6, "at a shot change"
+    said = " ".join(s["said"] for s in analysed["job"]["result"]["scenes"]).lower()
+    for chapter in chapters:
+        assert chapter["title"].strip() and chapter["summary"]
+        assert all(w.strip(".,…'").lower() in said for w in chapter["title"].split()), chapter
+
+
+def test_silent_footage_is_chaptered_from_its_shots(alice: Owner, media: Path) -> None:
+    job = wait_for(alice, alice.api.post("/v1/video/analyze", json={
+        "video_url": upload(alice, media / "silent.mp4")["url"], "tasks": ["chapters"], **CPU}).json()["id"])
+    assert job["status"] == "completed", job.get("error")
+    result = job["result"]
+    assert result["skipped"] == {"transcribe": "the video has no audio track"}
+    assert len(result["chapters"]) == 1 and result["chapters"][0]["start"] == 0
+    assert abs(result["chapters"][0]["end"] - result["duration_seconds"]) < 0.01
+    assert result["chapters"][0]["title"].strip()
+
+
+def test_chapters_of_an_audio_file_come_from_its_speech(alice: Owner, media: Path) -> None:
+    job = wait_for(alice, alice.api.post("/v1/video/analyze", json={
+        "video_url": upload(alice, media / "sentence.wav")["url"], "tasks": ["chapters"], **CPU}).json()["id"])
+    assert job["status"] == "completed", job.get("error")
+    result = job["result"]
+    assert result["skipped"] == {"scenes": "the input has no video stream"}
+    assert [c["start"] for c in result["chapters"]] == [0]
+    assert "report" in result["chapters"][0]["summary"].lower()
+
+
+def test_a_video_with_nothing_said_is_one_chapter_named_from_its_shot(alice: Owner, tmp_path) -> None:
+    """A hum and one still shot: the shot's measured description is all there is to go on."""
+    job = wait_for(alice, alice.api.post("/v1/video/analyze", json={
+        "video_url": upload(alice, hum_video(tmp_path))["url"], "tasks": ["chapters"], **CPU}).json()["id"])
+    assert job["status"] == "completed", job.get("error")
+    assert len(job["result"]["chapters"]) == 1
 
 
 def hum_video(folder: Path) -> Path:
