@@ -7,6 +7,7 @@
     segments + scenes --embedder.embed--> vectors ─┐  (in parallel)
     question + segments + scenes --qa.answer-----> the passages that answer, with timestamps
     segments + scenes --embedder.chapters--> chapters cut where the topic shifts, titled
+    video + chapters --vlm.title_chapters--> titles and summaries from their frames   (vlm)
     video + question + those passages --vlm.answer--> a generated answer citing them   (vlm)
 
 A task's engine runs only when the task (or one that needs its output) is asked for: `embed`
@@ -18,7 +19,9 @@ scenes without pictures) is skipped and named in `result.skipped` with the reaso
 task that can run without it runs; only when none can does the job fail (`unsupported_media`). The `vlm`
 role (Qwen2.5-VL, Qwen3-VL, InternVideo2.5, VideoChat-Flash) is what the analyze providers of
 those names add to the CPU pipeline: shot descriptions from the frames (the measured one stays
-as `measured`), and an answer written from the frames and the retrieved passages.
+as `measured`), an answer written from the frames and the retrieved passages, and chapter
+titles and summaries written from each chapter's frames and words (the extracted title stays as
+`extracted_title`).
 """
 
 from __future__ import annotations
@@ -27,7 +30,13 @@ from typing import Any
 
 from graphs.base import EngineCall, Graph, JobContext
 from reelcore.capabilities.asr import TranscribeRequest, Transcript
-from reelcore.capabilities.chapters import Chapters, ChaptersRequest
+from reelcore.capabilities.chapters import (
+    Chapters,
+    ChapterSlot,
+    ChaptersRequest,
+    ChapterTitles,
+    TitleChaptersRequest,
+)
 from reelcore.capabilities.embedding import Embeddings, EmbedRequest
 from reelcore.capabilities.qa import Answer, AnswerRequest, Passage
 from reelcore.capabilities.scenes import (
@@ -81,7 +90,7 @@ class AnalyzeGraph(Graph):
     @classmethod
     def provider_roles(cls, request: AnalyzeRequest) -> dict[str, str]:
         """The vision-language model, for the tasks that read frames, where a provider has one."""
-        tasks = [t for t in request.tasks if t in ("scenes", "qa")]
+        tasks = [t for t in request.tasks if t in ("scenes", "qa", "chapters")]
         return {"vlm": f"task {tasks[0]!r} (this provider's vision-language model)"} if tasks else {}
 
     async def run(
@@ -142,7 +151,9 @@ class AnalyzeGraph(Graph):
             result["engines"]["qa"] = result["answer"]["method"]
         if "chapters" in outputs:
             found: Chapters = outputs["chapters"]  # type: ignore[assignment]
-            result["chapters"] = [c.model_dump() for c in found.chapters]
+            if vlm:
+                found = await self.chapters_titled(video, found, ctx)
+            result["chapters"] = [c.model_dump(exclude_none=True) for c in found.chapters]
             result["engines"]["chapters"] = found.method
         return result
 
@@ -166,6 +177,20 @@ class AnalyzeGraph(Graph):
                                      SceneDescriptions, ctx, stage="describing shots", span=(0.75, 0.85))
         return [{**scene, "measured": scene["description"], "description": text}
                 for scene, text in zip(scenes, seen.descriptions, strict=True)], seen.model
+
+    async def chapters_titled(self, video: MediaRef, found: Chapters, ctx: JobContext) -> Chapters:
+        """The chapters titled and summed up by the vlm from their frames and their words; an
+        empty title leaves the extracted one."""
+        slots = [ChapterSlot(start=c.start, end=c.end, text=c.summary or "", title=c.title)
+                 for c in found.chapters]
+        written = await self.run_engine(
+            "vlm", "title_chapters", TitleChaptersRequest(video=video, chapters=slots), ChapterTitles, ctx,
+            stage="titling chapters", span=(0.98, 0.995))  # after the written answer's (0.92, 0.98)
+        chapters = [c.model_copy(update={"title": title, "summary": summary or c.summary,
+                                         "extracted_title": c.title}) if title.strip() else c
+                    for c, title, summary in zip(found.chapters, written.titles, written.summaries,
+                                                 strict=True)]
+        return Chapters(chapters=chapters, method=f"{found.method}, titled by {written.model}")
 
     async def written_answer(self, video: MediaRef, question: str, retrieved: Answer,
                              ctx: JobContext) -> dict[str, Any]:

@@ -265,6 +265,9 @@ class Chapter(BaseModel):
     title: str = Field(..., description="A few words: the chapter's most central sentence, shortened, "
                                         "or written by the vision-language model when one runs.")
     summary: str | None = Field(None, description="A sentence or two on the chapter, when there is one.")
+    extracted_title: str | None = Field(
+        None, description="When a vision-language model wrote `title`: the title taken from the "
+                          "chapter's own words.")
 
 
 # --- the job envelope -------------------------------------------------------------------------

@@ -179,7 +179,7 @@ def analyze_silent(tasks: list[str], **extra: Any) -> tuple[dict, list[str]]:
 CHAPTER = {"index": 0, "start": 0.0, "end": 2.0, "title": "A still shot", "summary": "A still shot."}
 
 
-def analyze_over_engines(tasks: list[str], has_audio: bool,
+def analyze_over_engines(tasks: list[str], has_audio: bool, vlm: bool = False,
                          **extra: Any) -> tuple[dict, list[tuple[str, dict]]]:
     """Run the analyze graph over engines that answer at once (a speech engine only where the
     video has sound); the result and the calls made, with their payloads."""
@@ -197,6 +197,8 @@ def analyze_over_engines(tasks: list[str], has_audio: bool,
             segments=[{"start": 0.2, "end": 1.5, "text": " The train leaves at nine."}], language="en",
             language_probability=1.0, duration_seconds=2.0, text="The train leaves at nine.",
             engine="asr")}} if has_audio else {}),
+        **({"vlm": {"title_chapters": ok(titles=["Trains at night"], summaries=["A train leaves."],
+                                         model="vlm")}} if vlm else {}),
     }
     graph = AnalyzeGraph({role: EngineClient(role, Handle(table, calls))  # type: ignore[arg-type]
                           for role, table in answers.items()})
@@ -251,3 +253,16 @@ def test_silent_footage_is_chaptered_from_its_shots_alone() -> None:
     assert asked["segments"] == [] and asked["scenes"][0]["text"] == "A still shot."
     assert result["skipped"] == {"transcribe": "the video has no audio track"}
     assert result["chapters"] == [CHAPTER]
+
+
+def test_a_vlm_writes_the_chapter_titles_from_their_frames_and_words() -> None:
+    result, calls = analyze_over_engines(["chapters"], has_audio=True, vlm=True)
+    assert [method for method, _ in calls] == ["transcribe", "scenes", "chapters", "title_chapters"]
+    asked = next(payload for method, payload in calls if method == "title_chapters")
+    assert asked["chapters"] == [{"start": 0.0, "end": 2.0, "text": "A still shot.", "title": "A still shot"}]
+    assert result["chapters"] == [{**CHAPTER, "title": "Trains at night", "summary": "A train leaves.",
+                                   "extracted_title": "A still shot"}]
+    assert result["engines"]["chapters"] == "topic shifts (m), titled by vlm"
+    assert AnalyzeGraph.provider_roles(AnalyzeRequest(
+        video_url="https://example.com/v.mp4", tasks=["chapters"])) == {
+        "vlm": "task 'chapters' (this provider's vision-language model)"}
