@@ -265,6 +265,21 @@ def test_a_vlm_provider_describes_each_shot_from_its_frames_and_writes_the_answe
     assert "train" in answer["citations"][0]["text"].lower() and "train" in answer["retrieved"].lower()
 
 
+def test_a_vlm_provider_titles_the_chapters_found_on_cpu(alice: Owner, analysed) -> None:
+    """The boundaries are the CPU's; the tiny model's titles are noise, but its own."""
+    url = analysed["job"]["input"]["video_url"]
+    cpu = wait_for(alice, alice.api.post("/v1/video/analyze", json={
+        "video_url": url, "tasks": ["chapters"], **CPU}).json()["id"])
+    job = wait_for(alice, alice.api.post("/v1/video/analyze", json={
+        "video_url": url, "tasks": ["chapters"], "provider": "qwen2.5-vl"}).json()["id"])
+    assert job["status"] == "completed" and cpu["status"] == "completed", job.get("error")
+    chapters, slots = job["result"]["chapters"], [(c["start"], c["end"]) for c in cpu["result"]["chapters"]]
+    assert [(c["start"], c["end"]) for c in chapters] == slots
+    assert job["result"]["engines"]["chapters"] == "topic shifts (all-MiniLM-L6-v2), titled by tiny-qwen2.5-vl"
+    for chapter, extracted in zip(chapters, cpu["result"]["chapters"], strict=True):
+        assert chapter.get("extracted_title", chapter["title"]) == extracted["title"]
+
+
 def test_auto_takes_the_vlm_for_scenes_and_the_plain_pipeline_for_a_transcript(alice: Owner, analysed) -> None:
     url = analysed["job"]["input"]["video_url"]
     scenes = alice.api.post("/v1/video/analyze", json={"video_url": url, "tasks": ["scenes"]}).json()
