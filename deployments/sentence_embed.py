@@ -8,6 +8,8 @@ instead of inline JSON: `numpy.load(path)` gives a `(len(texts), dimension)` arr
 
 The model loads from local files only (`HF_HUB_OFFLINE=1`, `local_files_only`): the packaged
 model, or a sentence-transformers folder named by `model_path`; nothing is ever downloaded.
+`chapters` cuts a video's timeline (what is said, and the shots) into titled chapters where the
+topic shifts, from the same vectors (deployments/topic_chapters.py says how).
 `load_sentence_model` is shared with the other engines that embed text (deployments/passage_qa.py).
 
     # configs/*.yaml, under args.engines:
@@ -23,8 +25,11 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
+from deployments.topic_chapters import ChapterParams, timeline_units, topic_chapters
+from reelcore.capabilities.chapters import Chapters, ChaptersRequest
 from reelcore.capabilities.embedding import Embeddings, EmbedRequest
 from reelcore.engine import Call, Engine, OutputFile, Unavailable
+from reelcore.errors import NoSpeechDetected
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
 
@@ -77,11 +82,13 @@ class SentenceEmbedConfig(BaseModel):
         50_000, ge=0, description="More floats than this in all (texts x dimension): a .npy file, not JSON.")
     query_prefix: str = Field("", description="Prepended to texts of kind query (e5-style models: 'query: ').")
     passage_prefix: str = Field("", description="Prepended to texts of kind passage ('passage: ').")
+    chapters: ChapterParams = Field(default_factory=ChapterParams,
+                                    description="How `chapters` cuts and titles (topic_chapters.py).")
 
 
 class SentenceEmbedEngine(Engine):
     Config = SentenceEmbedConfig
-    methods = {"embed": EmbedRequest}
+    methods = {"embed": EmbedRequest, "chapters": ChaptersRequest}
     config: SentenceEmbedConfig
 
     def load(self) -> None:
@@ -116,3 +123,15 @@ class SentenceEmbedEngine(Engine):
             return Embeddings(model=self.name, dimension=self.dimension, vectors=[],
                               file=OutputFile(path=path, content_type="application/octet-stream"))
         return Embeddings(model=self.name, dimension=self.dimension, vectors=vectors.tolist())
+
+    def chapters(self, request: ChaptersRequest, call: Call) -> Chapters:
+        units = timeline_units(request.segments, request.scenes)
+        if not units:
+            raise NoSpeechDetected("nothing is said or described in the video to make chapters from")
+        vectors = self.encode([u.text.strip() for u in units], "passage", call)
+        params = self.config.chapters
+        if request.min_chapter_seconds is not None:
+            params = params.model_copy(update={"min_seconds": request.min_chapter_seconds})
+        cuts = sorted({s.start for s in request.scenes if 0 < s.start < request.duration})
+        found = topic_chapters(units, vectors, cuts, request.duration, params)
+        return Chapters(chapters=found, method=f"topic shifts ({self.name})")

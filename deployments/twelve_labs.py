@@ -10,7 +10,7 @@ Twelve Labs only analyzes videos it has indexed, so one call runs:
 3. for each task asked:
    - `transcribe`: `GET /indexes/{index}/videos/{video}?transcription=true` -> `transcription`,
      timed phrases `[{start, end, value}]` (no word timings, no language);
-   - `scenes`: `POST /analyze` (Pegasus) asking for chapters under a `response_format`
+   - `scenes` and `chapters`: `POST /analyze` (Pegasus) asking for chapters under a `response_format`
      JSON schema: v1.3 dropped `/summarize` (the SDK removed it in March 2026), and structured
      analysis is how it now hands back timed segments;
    - `qa`: `POST /analyze` with the question as `prompt` -> `data`, Pegasus' answer; cited by
@@ -130,7 +130,7 @@ class TwelveLabsEngine(Engine):
                 if "transcribe" in tasks:
                     result.transcript = self.transcript(http, index_id, video_id, seconds)
                     call.report(0.85)
-                if "scenes" in tasks:
+                if tasks & {"scenes", "chapters"}:  # Pegasus' chapters serve both
                     result.scenes = self.chapters(http, video_id)
                     call.report(0.9)
                 if "qa" in tasks:

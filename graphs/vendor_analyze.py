@@ -1,6 +1,6 @@
 """Analyze by a vendor that indexes and understands the whole video itself (Twelve Labs):
 
-    video --analyzer.analyze--> transcript, scenes (the vendor's chapters), answer
+    video --analyzer.analyze--> transcript, scenes and chapters (both the vendor's chapters), answer
 
 One stage, kept on the job like the vendor dub's. The result keeps the analyze graph's keys
 (`transcript`, `scenes` with start/end/description, `answer` with answer/citations/method) as
@@ -17,7 +17,7 @@ from graphs.base import Graph, JobContext
 from reelcore.capabilities.byok import AnalyzeCheck, AnalyzeInput, VendorAnalysis
 from reelcore.errors import UnsupportedMedia
 from reelcore.media import MediaRef
-from reelcore.schemas import AnalyzeRequest
+from reelcore.schemas import AnalyzeRequest, Chapter
 
 
 class VendorAnalyzeGraph(Graph):
@@ -46,9 +46,14 @@ class VendorAnalyzeGraph(Graph):
         if done.transcript:
             result["transcript"] = done.transcript
             result["engines"]["transcribe"] = done.transcript.engine
-        if done.scenes is not None:
+        if done.scenes is not None and "scenes" in request.tasks:
             result["scenes"] = [scene.model_dump() for scene in done.scenes]
             result["engines"]["scenes"] = f"{done.vendor.provider} chapters"
+        if done.scenes is not None and "chapters" in request.tasks:
+            result["chapters"] = [Chapter(index=i, start=s.start, end=s.end, title=s.title,
+                                          summary=s.description).model_dump()
+                                  for i, s in enumerate(done.scenes)]
+            result["engines"]["chapters"] = f"{done.vendor.provider} chapters"
         if done.answer:
             result["answer"] = done.answer
             result["engines"]["qa"] = done.answer.method

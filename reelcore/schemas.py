@@ -70,7 +70,7 @@ AnalyzeProvider = Literal[
     "qwen3-vl", "qwen2.5-vl", "internvideo2.5", "videochat-flash", "twelve-labs", "reelserve"
 ]
 TtsProvider = Literal["default", "kokoro", "piper", "espeak-ng", "elevenlabs"]
-AnalyzeTask = Literal["transcribe", "scenes", "embed", "qa"]
+AnalyzeTask = Literal["transcribe", "scenes", "embed", "qa", "chapters"]
 Skipped = dict[AnalyzeTask, str]
 """An analyze result's `skipped`: the stages its input could not feed, and why (`VideoJob.result`)."""
 
@@ -191,7 +191,7 @@ class DubRequest(_Request):
 
 
 class AnalyzeRequest(_Request):
-    """Video -> transcript, scenes, embeddings, answers."""
+    """Video -> transcript, scenes, embeddings, answers, chapters."""
 
     model_config = ConfigDict(json_schema_extra={  # the cross-field rule, stated for clients
         "description": "`question` (not blank) goes with the `qa` task, and only with it.",
@@ -204,7 +204,7 @@ class AnalyzeRequest(_Request):
     })
 
     video_url: Url
-    tasks: list[AnalyzeTask] = Field(..., min_length=1, max_length=4,
+    tasks: list[AnalyzeTask] = Field(..., min_length=1, max_length=5,
                                      json_schema_extra={"uniqueItems": True})
     question: str | None = Field(None, min_length=1, max_length=2000,
                                  json_schema_extra={"pattern": r"\S"})
@@ -256,6 +256,20 @@ class Transcript(BaseModel):
     engine: str = Field(..., description="Engine and model that produced it, e.g. faster-whisper/tiny.en.")
 
 
+class Chapter(BaseModel):
+    """A stretch of the video about one thing: consecutive shots and what is said in them."""
+
+    index: int = Field(..., ge=0)
+    start: float = Field(..., ge=0, description="Seconds; the first chapter starts at 0.")
+    end: float = Field(..., ge=0, description="Seconds; the next chapter's start, the last ends the video.")
+    title: str = Field(..., description="A few words: the chapter's most central sentence, shortened, "
+                                        "or written by the vision-language model when one runs.")
+    summary: str | None = Field(None, description="A sentence or two on the chapter, when there is one.")
+    extracted_title: str | None = Field(
+        None, description="When a vision-language model wrote `title`: the title taken from the "
+                          "chapter's own words.")
+
+
 # --- the job envelope -------------------------------------------------------------------------
 
 
@@ -295,7 +309,10 @@ class VideoJob(BaseModel):
             "description": "analyze: each stage the input could not feed, and why, e.g. "
                            '`{"transcribe": "the video has no audio track"}`; every task that could '
                            "run without it ran (`embed` and `qa` over the scenes alone). Absent when "
-                           "nothing was skipped."}}})
+                           "nothing was skipped."},
+            "chapters": {"type": "array", "items": Chapter.model_json_schema(),
+                         "description": "analyze `chapters`: the video in order, without gaps or "
+                                        "overlaps, each chapter titled."}}})
     error: ErrorInfo | None = None
     created_at: datetime
     started_at: datetime | None = None

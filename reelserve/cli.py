@@ -95,7 +95,7 @@ provider_option = click.option("--provider", default=None)
 @cli.command()
 @click.argument("video")
 @click.option("--task", "tasks", multiple=True, default=["transcribe"], show_default=True,
-              type=click.Choice(["transcribe", "scenes", "embed", "qa"]))
+              type=click.Choice(["transcribe", "scenes", "embed", "qa", "chapters"]))
 @click.option("--question", default=None)
 @provider_option
 @webhook_option

@@ -185,6 +185,9 @@ def service(redis_url: str, tmp_path_factory: pytest.TempPathFactory,
     for name, server in vendors.items():  # quick polls and retries against the local servers
         config["applications"][0]["args"]["engines"][name].setdefault("config", {}).update(
             base_url=server.url(""), poll_interval_s=0.2, backoff_s=0.1)
+    # Chapters of 2 s or more: the analyze tests' footage lasts 10 s (the default is 30 s).
+    config["applications"][0]["args"]["engines"]["sentence-embed"].setdefault("config", {})["chapters"] = {
+        "min_seconds": 2.0}
     deploy_file = tmp_path_factory.mktemp("config") / "local.yaml"
     deploy_file.write_text(yaml.safe_dump(config))
     subprocess.run([str(Path(sys.executable).parent / "serve"), "deploy", "--address",

@@ -172,23 +172,41 @@ def test_an_unavailable_separator_leaves_the_mixer_to_duck_the_speech_band() -> 
 def analyze_silent(tasks: list[str], **extra: Any) -> tuple[dict, list[str]]:
     """Run the analyze graph on a video with no audio track over engines that answer at once (no
     speech engine at all); the result and the methods called."""
+    result, calls = analyze_over_engines(tasks, has_audio=False, **extra)
+    return result, [method for method, _ in calls]
+
+
+CHAPTER = {"index": 0, "start": 0.0, "end": 2.0, "title": "A still shot", "summary": "A still shot."}
+
+
+def analyze_over_engines(tasks: list[str], has_audio: bool, vlm: bool = False,
+                         **extra: Any) -> tuple[dict, list[tuple[str, dict]]]:
+    """Run the analyze graph over engines that answer at once (a speech engine only where the
+    video has sound); the result and the calls made, with their payloads."""
     scene = {"index": 0, "start": 0.0, "end": 2.0, "description": "A still shot.", "brightness": 0.5,
              "colour": "grey", "motion": 0.0, "faces": 1, "thumbnail": wav("scenes/scene-0000.jpg")}
     calls: list[tuple[str, dict]] = []
     answers = {
         "scenes": {"scenes": ok(scenes=[scene], detector="d", fps=25.0),
                    "add_speech": ok(scenes=[{**scene, "said": ""}])},
-        "embedder": {"embed": ok(model="m", dimension=2, vectors=[[1.0, 0.0]])},
+        "embedder": {"embed": ok(model="m", dimension=2, vectors=[[1.0, 0.0]]),
+                     "chapters": ok(chapters=[CHAPTER], method="topic shifts (m)")},
         "qa": {"answer": ok(answer="0:00 A still shot.", method="retrieval", citations=[
             {"start": 0.0, "end": 2.0, "text": "A still shot.", "kind": "scene", "score": 0.5}])},
+        **({"asr": {"transcribe": ok(
+            segments=[{"start": 0.2, "end": 1.5, "text": " The train leaves at nine."}], language="en",
+            language_probability=1.0, duration_seconds=2.0, text="The train leaves at nine.",
+            engine="asr")}} if has_audio else {}),
+        **({"vlm": {"title_chapters": ok(titles=["Trains at night"], summaries=["A train leaves."],
+                                         model="vlm")}} if vlm else {}),
     }
     graph = AnalyzeGraph({role: EngineClient(role, Handle(table, calls))  # type: ignore[arg-type]
                           for role, table in answers.items()})
     video = MediaRef(key="inputs/broll.mp4", media=MediaInfo(format="mp4", duration_seconds=2.0,
-                                                             has_video=True, has_audio=False))
+                                                             has_video=True, has_audio=has_audio))
     request = AnalyzeRequest(video_url="https://example.com/broll.mp4", tasks=tasks, **extra)
     result = asyncio.run(graph.run(request, {"video_url": video}, Job({})))
-    return to_jsonable_python(result), [method for method, _ in calls]
+    return to_jsonable_python(result), calls
 
 
 def test_silent_footage_runs_every_task_that_needs_no_sound_and_says_what_was_skipped() -> None:
@@ -207,3 +225,44 @@ def test_silent_footage_cannot_be_transcribed_alone_or_embedded_without_scenes()
         analyze_silent(["embed"])
     result, _ = analyze_silent(["transcribe", "scenes"])
     assert result["skipped"] == {"transcribe": "the video has no audio track"} and result["scenes"]
+
+
+def test_chapters_alone_run_speech_and_shots_and_return_only_the_chapters() -> None:
+    result, calls = analyze_over_engines(["chapters"], has_audio=True)
+    assert [method for method, _ in calls] == ["transcribe", "scenes", "chapters"], "no scene text to tell"
+    asked = next(payload for method, payload in calls if method == "chapters")
+    assert asked["segments"] == [{"start": 0.2, "end": 1.5, "text": " The train leaves at nine."}]
+    assert asked["scenes"] == [{"start": 0.0, "end": 2.0, "text": "A still shot."}]
+    assert asked["duration"] == 2.0
+    assert result["chapters"] == [CHAPTER] and result["engines"] == {"chapters": "topic shifts (m)"}
+    assert not {"transcript", "scenes", "skipped"} & set(result)
+    assert AnalyzeGraph.required_roles(AnalyzeRequest(
+        video_url="https://example.com/v.mp4", tasks=["chapters"])).keys() == {"embedder", "asr", "scenes"}
+
+
+def test_chapters_with_scenes_use_the_scenes_as_told() -> None:
+    result, calls = analyze_over_engines(["scenes", "chapters", "transcribe"], has_audio=True)
+    assert [m for m, _ in calls].count("add_speech") == 1 and result["scenes"] and result["transcript"]
+    assert result["chapters"] == [CHAPTER]
+
+
+def test_silent_footage_is_chaptered_from_its_shots_alone() -> None:
+    result, calls = analyze_over_engines(["chapters"], has_audio=False)
+    assert [method for method, _ in calls] == ["scenes", "chapters"]
+    asked = next(payload for method, payload in calls if method == "chapters")
+    assert asked["segments"] == [] and asked["scenes"][0]["text"] == "A still shot."
+    assert result["skipped"] == {"transcribe": "the video has no audio track"}
+    assert result["chapters"] == [CHAPTER]
+
+
+def test_a_vlm_writes_the_chapter_titles_from_their_frames_and_words() -> None:
+    result, calls = analyze_over_engines(["chapters"], has_audio=True, vlm=True)
+    assert [method for method, _ in calls] == ["transcribe", "scenes", "chapters", "title_chapters"]
+    asked = next(payload for method, payload in calls if method == "title_chapters")
+    assert asked["chapters"] == [{"start": 0.0, "end": 2.0, "text": "A still shot.", "title": "A still shot"}]
+    assert result["chapters"] == [{**CHAPTER, "title": "Trains at night", "summary": "A train leaves.",
+                                   "extracted_title": "A still shot"}]
+    assert result["engines"]["chapters"] == "topic shifts (m), titled by vlm"
+    assert AnalyzeGraph.provider_roles(AnalyzeRequest(
+        video_url="https://example.com/v.mp4", tasks=["chapters"])) == {
+        "vlm": "task 'chapters' (this provider's vision-language model)"}

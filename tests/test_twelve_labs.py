@@ -101,6 +101,16 @@ def test_transcript_chapters_and_a_cited_answer_with_the_owners_key(owner: Owner
     assert not server.key_seen()
 
 
+def test_chapters_are_pegasus_chapters(owner: Owner, server, talk: Path) -> None:
+    job = analyze(owner, talk, tasks=["chapters"])
+    assert job["status"] == "completed", job
+    result = job["result"]
+    assert "scenes" not in result and result["engines"] == {"chapters": "twelve-labs chapters"}
+    chapters = result["chapters"]
+    assert [c["index"] for c in chapters] == list(range(len(chapters))) and chapters[0]["start"] == 0
+    assert all(c["title"] and c["summary"] for c in chapters)
+
+
 def test_twelve_labs_without_the_owners_key_is_refused_at_once(alice: Owner) -> None:
     response = alice.api.post("/v1/video/analyze", json={
         "video_url": "https://a.example.com/v.mp4", "tasks": ["transcribe"], "provider": "twelve-labs"})

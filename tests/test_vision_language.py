@@ -19,7 +19,8 @@ from deployments.qwen_vl import QwenVlEngine
 from deployments.talking_face.video_io import VideoWriter
 from deployments.video_chat.engine import FramePrompt
 from deployments.video_chat.frames import frames_at, spread
-from deployments.video_chat.prompts import answer_prompt, cited_slots, describe_prompt
+from deployments.video_chat.prompts import answer_prompt, cited_slots, describe_prompt, title_and_summary
+from reelcore.capabilities.chapters import TitleChaptersRequest
 from reelcore.capabilities.timed_text import TimedText
 from reelcore.capabilities.video_chat import DescribeScenesRequest, VideoQuestionRequest
 from reelcore.engine import Call, Unavailable
@@ -132,6 +133,34 @@ def test_a_question_is_answered_from_frames_across_the_video(engine: QwenVlEngin
     result = engine.answer(request, Call(lambda _: None, tmp_path))
     assert result.answer.strip() and result.model == engine.name
     assert result.cited == cited_slots(result.answer)
+
+
+def test_each_chapter_is_titled_from_its_own_frames_and_words(engine: QwenVlEngine, video: MediaRef,
+                                                              tmp_path: Path) -> None:
+    seen: list[FramePrompt] = []
+    generate = engine._generate
+    engine._generate = lambda clips: seen.extend(clips) or generate(clips)  # type: ignore[method-assign]
+    try:
+        chapters = [{"start": 0.0, "end": 3.0, "text": "The train leaves at nine.", "title": "The train"},
+                    {"start": 3.0, "end": 8.0}]
+        request = TitleChaptersRequest(video=video, chapters=chapters)
+        result = engine.title_chapters(request, Call(lambda _: None, tmp_path))
+    finally:
+        del engine._generate
+    assert len(result.titles) == len(result.summaries) == 2 and result.model == engine.name
+    for clip, chapter in zip(seen, chapters, strict=True):
+        assert [frame_number(f) for f in clip.frames] == shown_at(spread(chapter["start"], chapter["end"], 4))
+    assert '"The train leaves at nine."' in seen[0].prompt and '"The train"' in seen[0].prompt
+    assert "0:00 to 0:03" in seen[0].prompt and "said" not in seen[1].prompt
+    again = engine.title_chapters(request, Call(lambda _: None, tmp_path))
+    assert again.titles == result.titles, "greedy decoding: the same titles twice"
+
+
+def test_a_chapter_answer_gives_its_title_and_summary() -> None:
+    assert title_and_summary('Title: "Trains at night"\nSummary: A train leaves.') == (
+        "Trains at night", "A train leaves.")
+    assert title_and_summary("**Trains**\nA train leaves at nine.") == ("Trains", "A train leaves at nine.")
+    assert title_and_summary("") == ("", "")
 
 
 def test_prompts_carry_the_time_slots_and_answers_give_back_their_citations() -> None:

@@ -5,12 +5,14 @@ and the two methods built on one primitive each engine supplies, `_generate(clip
   in it -> a sentence or two of what it shows; shots are decoded and generated `scenes_per_call`
   at a time, so memory stays bounded however many shots a video has;
 - `answer`: frames spread over the whole video plus the passages retrieval found, each with its
-  time slot -> an answer that cites those slots (`[m:ss-m:ss]`).
+  time slot -> an answer that cites those slots (`[m:ss-m:ss]`);
+- `title_chapters`: each chapter's frames with what is said in it and its extracted title ->
+  a title of a few words and a one-sentence summary, batched like the shots.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -18,7 +20,16 @@ import numpy as np
 from pydantic import BaseModel
 
 from deployments.video_chat.frames import frames_at, spread
-from deployments.video_chat.prompts import answer_in, answer_prompt, cited_slots, describe_prompt
+from deployments.video_chat.prompts import (
+    answer_in,
+    answer_prompt,
+    cited_slots,
+    describe_prompt,
+    title_and_summary,
+    title_prompt,
+)
+from reelcore.capabilities.chapters import ChapterSlot, ChapterTitles, TitleChaptersRequest
+from reelcore.capabilities.timed_text import TimedText
 from reelcore.capabilities.video_chat import (
     DescribeScenesRequest,
     GeneratedAnswer,
@@ -26,6 +37,7 @@ from reelcore.capabilities.video_chat import (
     VideoQuestionRequest,
 )
 from reelcore.engine import Call, Engine
+from reelcore.media import MediaRef
 
 
 @dataclass
@@ -43,7 +55,8 @@ class VideoChatEngine(Engine):
     `answer_frames` and `longest_side`; `load` sets `name`; `_generate` answers clips."""
 
     methods: ClassVar[dict[str, type[BaseModel]]] = {
-        "describe_scenes": DescribeScenesRequest, "answer": VideoQuestionRequest}
+        "describe_scenes": DescribeScenesRequest, "answer": VideoQuestionRequest,
+        "title_chapters": TitleChaptersRequest}
     name: str
 
     @property
@@ -73,12 +86,32 @@ class VideoChatEngine(Engine):
         call.report(1.0)
         return GeneratedAnswer(answer=text, cited=cited_slots(text), model=self.name)
 
+    def title_chapters(self, request: TitleChaptersRequest, call: Call) -> ChapterTitles:
+        titles: list[str] = []
+        summaries: list[str] = []
+        for clips in self._clips(request.video, request.chapters, chapter_prompt):
+            for answer in self._generate(clips):
+                title, summary = title_and_summary(answer_in(answer))
+                titles.append(title)
+                summaries.append(summary)
+            call.report(len(titles) / len(request.chapters))
+        return ChapterTitles(titles=titles, summaries=summaries, model=self.name)
+
     def _scene_clips(self, request: DescribeScenesRequest) -> Iterator[list[FramePrompt]]:
-        """The shots' clips, `scenes_per_call` at a time, each group's frames in one decoding pass."""
-        n, fps = self.config.frames_per_scene, request.video.media.fps or 25.0
-        for at in range(0, len(request.scenes), self.scenes_per_call):
-            scenes = request.scenes[at:at + self.scenes_per_call]
-            times = [spread(s.start, max(s.end, s.start + 1 / fps), n) for s in scenes]
-            frames = frames_at(request.video.path, [t for ts in times for t in ts], self.config.longest_side)
-            yield [FramePrompt(describe_prompt(s.start, s.end, s.text), frames[k * n:(k + 1) * n], ts, fps)
-                   for k, (s, ts) in enumerate(zip(scenes, times, strict=True))]
+        return self._clips(request.video, request.scenes, lambda s: describe_prompt(s.start, s.end, s.text))
+
+    def _clips(self, video: MediaRef, slots: Sequence[TimedText],
+               prompt: Callable[..., str]) -> Iterator[list[FramePrompt]]:
+        """The slots' clips (shots or chapters), `scenes_per_call` at a time, each group's frames
+        in one decoding pass."""
+        n, fps = self.config.frames_per_scene, video.media.fps or 25.0
+        for at in range(0, len(slots), self.scenes_per_call):
+            group = slots[at:at + self.scenes_per_call]
+            times = [spread(s.start, max(s.end, s.start + 1 / fps), n) for s in group]
+            frames = frames_at(video.path, [t for ts in times for t in ts], self.config.longest_side)
+            yield [FramePrompt(prompt(s), frames[k * n:(k + 1) * n], ts, fps)
+                   for k, (s, ts) in enumerate(zip(group, times, strict=True))]
+
+
+def chapter_prompt(chapter: ChapterSlot) -> str:
+    return title_prompt(chapter.start, chapter.end, chapter.text, chapter.title)

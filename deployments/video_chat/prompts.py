@@ -29,6 +29,28 @@ def describe_prompt(start: float, end: float, said: str) -> str:
     return "\n".join(lines)
 
 
+def title_prompt(start: float, end: float, said: str, extracted: str) -> str:
+    lines = [f"These frames are one chapter of a video, from {timestamp(start)} to {timestamp(end)}."]
+    if said.strip():
+        lines.append(f'What is said in it: "{said.strip()[:2000]}"')
+    if extracted.strip():
+        lines.append(f'A title taken from its words: "{extracted.strip()}"')
+    lines += ["Give the chapter a title of at most six words, then a one-sentence summary of what it "
+              "shows and says. Answer in two lines:", "Title: ...", "Summary: ..."]
+    return "\n".join(lines)
+
+
+def title_and_summary(answer: str) -> tuple[str, str]:
+    """The title and summary lines of a chapter answer; without labels, the first line is the
+    title and the rest the summary."""
+    title = re.search(r"title\s*:\s*(.+)", answer, re.IGNORECASE)
+    summary = re.search(r"summary\s*:\s*(.+)", answer, re.IGNORECASE)
+    lines = [line.strip() for line in answer.splitlines() if line.strip()]
+    first = title.group(1) if title else (lines[0] if lines else "")
+    rest = summary.group(1) if summary else " ".join(lines[1:])
+    return first.strip().strip('"*#').strip(), rest.strip().strip('"').strip()
+
+
 def answer_prompt(question: str, passages: list[TimedText], start: float, end: float) -> str:
     lines = [f"The frames are sampled from a video between {timestamp(start)} and {timestamp(end)}."]
     if passages:
