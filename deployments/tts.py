@@ -2,8 +2,8 @@
 
 `tts_provider: default` picks a voice by a measured rule (`preferred`): a native voice of the
 language unless an accented one is clearly more intelligible. So Piper speaks English (native,
-neural), Kokoro's best-understood Japanese voice Portuguese (espeak-ng's native Portuguese is
-far less intelligible), and espeak-ng every other language. ElevenLabs is used only when asked
+neural), Kokoro's brisker well-understood Japanese voice Portuguese (espeak-ng's native
+Portuguese is far less intelligible), and espeak-ng every other language. ElevenLabs is used only when asked
 for, with the caller's own key, which arrives with each call. Results carry word timings where
 the backend has them (espeak-ng, ElevenLabs).
 
@@ -48,6 +48,17 @@ WORD_ERROR_RATE = {
 }
 """Whisper base's word error rate on each voice's Brazilian Portuguese / US English, by base
 language (bench/voices.py, docs/benchmarks.md §15); an unmeasured voice counts as 1.0."""
+SPEECH_SECONDS = {
+    "pt": {"kokoro:jf_alpha": 33.4, "kokoro:jf_gongitsune": 40.5, "kokoro:jf_nezumi": 37.4,
+           "kokoro:jf_tebukuro": 36.8, "kokoro:jm_kumo": 33.7, "espeak-ng:pt-br": 22.0},
+    "en": {"kokoro:jf_alpha": 25.5, "kokoro:jf_gongitsune": 29.6, "kokoro:jf_nezumi": 26.7,
+           "kokoro:jf_tebukuro": 26.1, "kokoro:jm_kumo": 25.7, "piper:en_US-joe-medium": 18.7,
+           "espeak-ng:en-us": 18.5},
+}
+"""Seconds each voice took to say the same 8 sentences (§15). Among voices Whisper understood
+about as well, the brisker one is preferred: a dub fits it into the original time slots with
+less speeding up or cutting (jf_gongitsune, the best understood in Portuguese, is also the
+slowest, and on the dub test's fixture its lips measured AUC 0.70 against jm_kumo's 0.87)."""
 NATIVE_MARGIN = 0.05
 """How much more intelligible an accented voice must measure to beat a native one: about 3 of
 the 67-69 words said. Whisper misheard 1 to 2 of them even from the native neural Piper voice
@@ -76,17 +87,19 @@ def speaks(voice: Voice, language: str, natively: bool = False) -> bool:
 
 def preferred(voices: list[Voice], language: str) -> Voice:
     """The native voice of `language` that sounds most natural (neural before formant), unless
-    an accented one measured more intelligible by over NATIVE_MARGIN; then the most intelligible.
+    an accented one measured more intelligible by over NATIVE_MARGIN; then, of the voices within
+    NATIVE_MARGIN of the most intelligible, the brisker (SPEECH_SECONDS).
     Ties go to a voice that lists the exact tag (espeak-ng pt-br before pt for pt-BR)."""
-    measured = WORD_ERROR_RATE.get(language.split("-")[0].lower(), {})
+    base = language.split("-")[0].lower()
+    measured, pace = WORD_ERROR_RATE.get(base, {}), SPEECH_SECONDS.get(base, {})
     rate = {v.id: measured.get(v.id, 1.0) for v in voices}
     inexact = {v.id for v in voices if language.lower() not in map(str.lower, v.languages)}
     best = min(rate.values())
-    native = [v for v in voices if speaks(v, language, natively=True)
-              and rate[v.id] <= best + NATIVE_MARGIN]
+    close = [v for v in voices if rate[v.id] <= best + NATIVE_MARGIN]
+    native = [v for v in close if speaks(v, language, natively=True)]
     if native:
         return min(native, key=lambda v: (v.quality != "neural", rate[v.id], v.id in inexact))
-    return min(voices, key=lambda v: (rate[v.id], v.id in inexact))
+    return min(close, key=lambda v: (pace.get(v.id, float("inf")), rate[v.id], v.id in inexact))
 
 
 class TtsEngine(Engine):

@@ -6,7 +6,7 @@ import pytest
 
 from deployments import tts as tts_module
 from deployments.faster_whisper import FasterWhisperEngine
-from deployments.tts import NATIVE_MARGIN, WORD_ERROR_RATE, TtsEngine, preferred
+from deployments.tts import NATIVE_MARGIN, TtsEngine, preferred
 from reelcore.capabilities.asr import TranscribeRequest
 from reelcore.capabilities.speech import Speech, SynthesizeRequest, VoicesRequest
 from reelcore.engine import Call, Unavailable
@@ -17,9 +17,9 @@ from reelcore.schemas import Voice
 from tests.conftest import SENTENCE, Owner, Service
 from tests.media import read_audio
 
-BEST_KOKORO = {language: min((v for v in rates if v.startswith("kokoro:")), key=rates.__getitem__)
-               for language, rates in WORD_ERROR_RATE.items()}
-"""The Kokoro voice Whisper understood best per base language (docs/benchmarks.md §15)."""
+BEST_KOKORO = {"pt": "kokoro:jm_kumo", "en": "kokoro:jm_kumo"}
+"""The Kokoro voice chosen per base language (docs/benchmarks.md §15): of those Whisper understood
+within NATIVE_MARGIN of the best, the brisker (jm_kumo: 33.7 s where jf_gongitsune took 40.5)."""
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def test_portuguese_defaults_to_kokoro_and_is_real_speech(tts: TtsEngine, tmp_pa
     assert 4.0 < len(samples) / 16000 < 12.0
     frames = samples[: len(samples) // 400 * 400].reshape(-1, 400)
     loud = (frames.std(axis=1) > 0.02).mean()
-    assert 0.4 < loud < 0.98, "speech with pauses (jf_gongitsune's are long), not silence or noise"
+    assert 0.4 < loud < 0.98, "speech with pauses, not silence or noise"
 
 
 def test_a_voice_without_a_language_speaks_its_first_one(tts: TtsEngine, whisper, tmp_path) -> None:
@@ -130,6 +130,11 @@ def test_a_native_voice_wins_unless_an_accented_one_is_clearly_more_intelligible
     for rates, expected in cases:
         monkeypatch.setattr(tts_module, "WORD_ERROR_RATE", {"xx": rates})
         assert preferred([accented, robot, native], "xx-YY") == expected, rates
+    slow, brisk = voice("s:1", False), voice("b:1", False)
+    monkeypatch.setattr(tts_module, "SPEECH_SECONDS", {"xx": {"s:1": 40.0, "b:1": 33.0}})
+    for rates, expected in [({"s:1": 0.0, "b:1": close}, brisk), ({"s:1": 0.0, "b:1": far}, slow)]:
+        monkeypatch.setattr(tts_module, "WORD_ERROR_RATE", {"xx": rates})
+        assert preferred([slow, brisk], "xx-YY") == expected, "as understood: the brisker; else the clearer"
 
 
 def test_unknown_or_mismatched_voices_are_refused(tts: TtsEngine) -> None:
