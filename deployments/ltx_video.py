@@ -12,16 +12,13 @@ released VAE (read from the loaded components, not assumed); one pass renders up
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from pydantic import Field
 
-from deployments.talking_face.video_io import frames_rgb
-from deployments.text_to_video import DiffusersVideoEngine, Grid, VideoModelConfig
+from deployments.text_to_video import DiffusersVideoEngine, Grid, VideoModelConfig, first_frame
 from reelcore.capabilities.generation import GenerateInput
-from reelcore.errors import UnsupportedMedia
 
 
 class LtxVideoConfig(VideoModelConfig):
@@ -53,13 +50,3 @@ class LtxVideoEngine(DiffusersVideoEngine):
         from_image = LTXImageToVideoPipeline(**self.pipe.components)
         from_image.set_progress_bar_config(disable=True)
         return from_image(image=image, **arguments).frames[0]
-
-
-def first_frame(path: Path, width: int, height: int) -> Any:
-    """The picture (or a video's first frame), cropped to the output's aspect and scaled to it."""
-    from PIL import Image, ImageOps
-
-    rgb = next(frames_rgb(path), None)
-    if rgb is None:
-        raise UnsupportedMedia("image_url has no picture in it")
-    return ImageOps.fit(Image.fromarray(rgb), (width, height), Image.Resampling.LANCZOS)

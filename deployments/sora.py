@@ -20,10 +20,9 @@ import io
 from typing import Any
 from urllib.parse import urlsplit
 
-from PIL import Image
 from pydantic import Field
 
-from deployments.talking_face.video_io import frames_rgb
+from deployments.text_to_video import first_frame
 from deployments.vendor_http import (
     State,
     Vendor,
@@ -36,7 +35,7 @@ from deployments.vendor_http import (
 from reelcore.capabilities.byok import VendorJob
 from reelcore.capabilities.generation import GeneratedVideo, GenerateInput, GenerateQuery
 from reelcore.engine import Call, Engine, Support, Unavailable
-from reelcore.errors import ProviderUnavailable, UnsupportedMedia
+from reelcore.errors import ProviderUnavailable
 from reelcore.media import MediaRef
 
 PHASES = {"queued": "running", "in_progress": "running", "completed": "done", "failed": "failed"}
@@ -86,7 +85,7 @@ class SoraEngine(Engine):
                 "size": f"{width}x{height}"}
         files: dict[str, Any] = {name: (None, value) for name, value in form.items()}  # multipart
         if request.image is not None:
-            picture = first_frame(request.image, width, height)
+            picture = reference_png(request.image, width, height)
             files["input_reference"] = ("first-frame.png", picture, "image/png")
         with self.vendor.session(owner_key(request.api_key, "sora")) as http:
             video_id = http.json("POST", "/v1/videos", files=files)["id"]
@@ -98,18 +97,10 @@ class SoraEngine(Engine):
                                VendorJob(provider="sora", job_id=video_id), size=form["size"])
 
 
-def first_frame(image: MediaRef, width: int, height: int) -> bytes:
-    """The picture as PNG at the output's size (Sora wants the reference at the video's size):
-    scaled to cover it and centre-cropped, so nothing is stretched."""
-    rgb = next(frames_rgb(image.path), None)
-    if rgb is None:
-        raise UnsupportedMedia("image_url holds no picture")
-    picture = Image.fromarray(rgb)
-    scale = max(width / picture.width, height / picture.height)
-    picture = picture.resize((round(picture.width * scale), round(picture.height * scale)), Image.LANCZOS)
-    left, top = (picture.width - width) // 2, (picture.height - height) // 2
+def reference_png(image: MediaRef, width: int, height: int) -> bytes:
+    """The first frame as PNG at the output's size (Sora wants the reference at the video's size)."""
     buffer = io.BytesIO()
-    picture.crop((left, top, left + width, top + height)).save(buffer, format="PNG")
+    first_frame(image.path, width, height).save(buffer, format="PNG")
     return buffer.getvalue()
 
 

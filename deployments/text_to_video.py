@@ -27,10 +27,10 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from deployments.talking_face.video_io import VideoWriter
+from deployments.talking_face.video_io import VideoWriter, frames_rgb
 from reelcore.capabilities.generation import GeneratedVideo, GenerateInput, GenerateQuery, VideoShape
 from reelcore.engine import Call, Engine, OutputFile, Support, Unavailable
-from reelcore.errors import ProviderUnavailable
+from reelcore.errors import ProviderUnavailable, UnsupportedMedia
 
 DENOISE_SHARE = 0.95
 """Of an engine call's progress, the part the denoising steps report; decoding and encoding
@@ -214,3 +214,13 @@ def encode(frames: np.ndarray, path: Path, fps: int, preset: str, crf: int) -> N
     for frame in frames:
         writer.write((np.clip(frame, 0, 1) * 255).round().astype(np.uint8))
     writer.finish()
+
+
+def first_frame(path: Path, width: int, height: int) -> Any:
+    """The picture (or a video's first frame), cropped to the output's aspect and scaled to it."""
+    from PIL import Image, ImageOps
+
+    rgb = next(frames_rgb(path), None)
+    if rgb is None:
+        raise UnsupportedMedia("image_url has no picture in it")
+    return ImageOps.fit(Image.fromarray(rgb), (width, height), Image.Resampling.LANCZOS)
