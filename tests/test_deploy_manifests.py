@@ -232,3 +232,30 @@ def test_image_is_rays_gpu_image_for_our_ray_and_python() -> None:
     (ray_version,) = [r.split("==")[1] for r in server if r.startswith("ray[")]
     assert f"FROM rayproject/ray:{ray_version}-py311-gpu\n" in DOCKERFILE.read_text()
     assert cluster_spec()["rayVersion"] == ray_version
+
+
+def test_the_cluster_at_its_largest_holds_every_deployment_at_its_largest() -> None:
+    """Every replica that autoscaling may ask for has a place when each group is at maxReplicas:
+    otherwise, at peak, Serve waits forever on replicas the autoscaler cannot add. Placed as Ray
+    places them (whole resources per replica), largest first, first node that has room."""
+    node_types = autoscaler_node_types()
+    nodes = [dict(t["resources"]) for t in node_types.values() for _ in range(t["max_workers"] or 1)]
+    replicas = []
+    for deployment in serve_app()["deployments"]:
+        options = deployment.get("ray_actor_options", {})
+        scaling = deployment.get("autoscaling_config", {})
+        need = {"CPU": options.get("num_cpus", 1), "GPU": options.get("num_gpus", 0)}
+        if "accelerator_type" in options:
+            need[f"accelerator_type:{options['accelerator_type']}"] = 0.001
+        count = scaling.get("max_replicas", deployment.get("num_replicas", 1))
+        replicas += [(deployment["name"], need)] * count
+    replicas.sort(key=lambda r: (r[1]["GPU"], r[1]["CPU"]), reverse=True)
+    homeless = []
+    for name, need in replicas:
+        node = next((n for n in nodes if all(n.get(k, 0) >= v - 1e-9 for k, v in need.items() if v)), None)
+        if node is None:
+            homeless.append(name)
+            continue
+        for k, v in need.items():
+            node[k] = node.get(k, 0) - v
+    assert not homeless, f"no room at peak for replicas of {sorted(set(homeless))}"
